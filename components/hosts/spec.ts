@@ -1,0 +1,57 @@
+// The host-neutral description of one service. Shipping and presentation describe their services with
+// these; the docker, ec2 and kubernetes renderers turn the same list into containers, a compose file
+// for cloud-init, or manifests, so the three hosts cannot drift apart. Internal (not analyzer-facing).
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface ServicePort {
+  /** Short name, also the Kubernetes port name (≤ 15 chars). */
+  name: string;
+  /** Port inside the container. */
+  container: number;
+  /** True when the port must be reachable from outside the host (ingest, Grafana). */
+  public?: boolean;
+  /** Application protocol, used for probes and ingress. */
+  protocol?: "http" | "grpc" | "tcp";
+}
+
+export interface ServiceFile {
+  /** Absolute path inside the container. */
+  path: string;
+  content: pulumi.Input<string>;
+  /** True when the content holds secrets (rendered as a Kubernetes Secret, mode 0600, never logged). */
+  secret?: boolean;
+}
+
+export interface ServiceVolume {
+  /** Volume name, unique per host. */
+  name: string;
+  mountPath: string;
+  /** Size for volume claims. */
+  sizeGb: number;
+}
+
+export interface ServiceSpec {
+  /** DNS-safe name; also the hostname other services use to reach it. */
+  name: string;
+  /** Pinned image reference. */
+  image: string;
+  /** Arguments passed to the image's entrypoint. */
+  args?: string[];
+  env?: Record<string, pulumi.Input<string>>;
+  /** Env vars whose values are secrets. */
+  secretEnv?: Record<string, pulumi.Input<string>>;
+  ports: ServicePort[];
+  files?: ServiceFile[];
+  volumes?: ServiceVolume[];
+  /** HTTP health check on one of the ports. */
+  health?: { port: number; path: string };
+  resources: { cpu: number; memoryMb: number };
+  /** Numeric uid:gid the process runs as. */
+  user?: string;
+  /** Services that must be started first. */
+  dependsOn?: string[];
+  /** Whether the service is stateful (StatefulSet on Kubernetes). */
+  stateful?: boolean;
+  /** Replicas on hosts that can run more than one (Kubernetes). */
+  replicas?: number;
+}

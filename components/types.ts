@@ -1,0 +1,68 @@
+// Shared, analyzer-facing types. The component provider's analyzer turns these into the schema other
+// languages see, so they stay interfaces and enums: no unions, no functions.
+import type * as pulumi from "@pulumi/pulumi";
+
+/** Where the shipping and presentation services run. */
+export enum Host {
+  /** Any Docker engine: the local one unless `DockerHostArgs.engine` names another (e.g. `ssh://user@host`). */
+  Docker = "docker",
+  /** One x86_64 EC2 instance running the same containers. */
+  Ec2 = "ec2",
+  /** Any Kubernetes cluster reachable from a kubeconfig. */
+  Kubernetes = "kubernetes",
+}
+
+/** Which store holds metrics and traces. */
+export enum Storage {
+  /** Promscale 0.17.0 on TimescaleDB (PromQL, Jaeger query API and SQL). Discontinued upstream; x86_64 only. */
+  Promscale = "promscale",
+  /** Prometheus (remote-write receiver) for metrics and Jaeger for traces, both maintained. */
+  Prometheus = "prometheus",
+}
+
+/** Settings for the `docker` host. */
+export interface DockerHostArgs {
+  /** Docker engine address (`unix:///var/run/docker.sock`, `ssh://user@host`, `tcp://…`). Default: the local engine. */
+  readonly engine?: string;
+  /**
+   * Public HTTPS base URL (port 443) that forwards to this host's ingest port, e.g. a reverse proxy or tunnel you run.
+   * Needed for `metrics` (Firehose only delivers to HTTPS on 443) and for Lambda to reach the collector. Default: none.
+   */
+  readonly publicUrl?: string;
+  /** Address the ingest and Grafana ports bind to on the Docker host. Default: `127.0.0.1`. */
+  readonly bindAddress?: string;
+}
+
+/** Settings for the `ec2` host. */
+export interface Ec2HostArgs {
+  /** Instance type (x86_64). Default: `t3.medium`. */
+  readonly instanceType?: string;
+  /** Subnet to launch into (must route to the internet). Default: a default-VPC subnet. */
+  readonly subnetId?: string;
+  /** CIDR blocks allowed to reach Grafana and SSH. Default: none (use SSM Session Manager). */
+  readonly adminCidrs?: string[];
+  /** Your domain for the HTTPS front (a certificate is issued for it). Default: none: an API Gateway URL is used. */
+  readonly domain?: string;
+  /** Size of the data volume in GiB, kept across instance replacement. Default: 50. */
+  readonly dataVolumeSizeGb?: number;
+}
+
+/** Settings for the `kubernetes` host. */
+export interface KubernetesHostArgs {
+  /** Kubeconfig contents (a secret). Default: the ambient kubeconfig. */
+  readonly kubeconfig?: pulumi.Input<string>;
+  /** Kubeconfig context. Default: the current context. */
+  readonly context?: string;
+  /** Namespace to create and deploy into. Default: `firefly`. */
+  readonly namespace?: string;
+  /** Storage class for volume claims. Default: the cluster default. */
+  readonly storageClass?: string;
+  /** Hostname for an Ingress with TLS in front of the ingest endpoint. Default: none. */
+  readonly ingressHost?: string;
+  /** Ingress class for that Ingress. Default: the cluster default. */
+  readonly ingressClass?: string;
+  /** Secret holding the TLS certificate for `ingressHost`. Default: `firefly-ingest-tls` (e.g. filled by cert-manager). */
+  readonly tlsSecretName?: string;
+  /** A public HTTPS URL you already route to the ingest service. Default: none. */
+  readonly publicUrl?: string;
+}
