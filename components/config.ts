@@ -1,0 +1,566 @@
+// Stack configuration: one table of settings (name, schema, default, meaning, an example for the fix
+// command) from which validation, Pulumi.yaml's `config:` block and the README table are checked.
+// `validateConfig` is pure: it takes the raw strings Pulumi hands the program and returns a typed
+// config or throws a ConfigError listing every problem, each with the command that fixes it.
+import { z } from "zod";
+import { Host, Storage } from "./types";
+
+export const CONFIG_NAMESPACE = "firefly";
+
+/** AWS/Lambda metrics CloudWatch publishes; the metric stream may include any of them. */
+export const LAMBDA_METRIC_NAMES = [
+  "Invocations",
+  "Errors",
+  "Throttles",
+  "Duration",
+  "ConcurrentExecutions",
+  "UnreservedConcurrentExecutions",
+  "ClaimedAccountConcurrency",
+  "DeadLetterErrors",
+  "DestinationDeliveryFailures",
+  "OversizedRecordCount",
+  "RecursiveInvocationsDropped",
+  "PostRuntimeExtensionsDuration",
+  "IteratorAge",
+  "OffsetLag",
+  "ProvisionedConcurrencyInvocations",
+  "ProvisionedConcurrencySpilloverInvocations",
+  "ProvisionedConcurrentExecutions",
+  "ProvisionedConcurrencyUtilization",
+  "AsyncEventsReceived",
+  "AsyncEventAge",
+  "AsyncEventsDropped",
+] as const;
+
+/** What the dashboards and alerts read; streaming more costs more ($0.003 per 1,000 metric updates). */
+export const DEFAULT_METRIC_NAMES = [
+  "Invocations",
+  "Errors",
+  "Throttles",
+  "Duration",
+  "ConcurrentExecutions",
+];
+
+export enum InstrumentationMode {
+  /** The function's handler becomes `/opt/firefly/handler.handler`; its own moves to `FIREFLY_HANDLER`. */
+  Handler = "handler",
+  /** `AWS_LAMBDA_EXEC_WRAPPER=/opt/firefly-wrapper`; the handler is left alone. */
+  Wrapper = "wrapper",
+}
+
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+// Full ARN (any partition, optional version/alias qualifier) or the partial `123456789012:function:name` form.
+const FUNCTION_ARN =
+  /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:)?\d{12}:function:[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// Graviton families carry a `g` after the generation digit (t4g, m7gd, c6gn); Promscale's images are amd64-only.
+const GRAVITON = /^[a-z]+\d+[a-z]*g[a-z]*\./;
+
+const httpsUrl = z
+  .string()
+  .regex(
+    /^https:\/\/[^/:]+(:443)?(\/.*)?$/,
+    "must be an https:// URL on port 443 (Firehose delivers nowhere else)",
+  );
+
+const dockerSchema = z.strictObject({
+  engine: z
+    .string()
+    .regex(
+      /^(unix|ssh|tcp|npipe):\/\/.+/,
+      "must be unix://, ssh://, tcp:// or npipe:// followed by an address",
+    )
+    .optional(),
+  publicUrl: httpsUrl.optional(),
+  bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+});
+
+const ec2Schema = z.strictObject({
+  instanceType: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "must look like t3.medium")
+    .refine(
+      (t) => !GRAVITON.test(t),
+      "must be an x86_64 type (the storage images are amd64 only), e.g. t3.medium",
+    )
+    .optional(),
+  subnetId: z
+    .string()
+    .regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id like subnet-0123456789abcdef0")
+    .optional(),
+  adminCidrs: z.array(z.string().regex(CIDR, "must be a CIDR block like 203.0.113.0/24")).optional(),
+  domain: z.string().regex(HOSTNAME, "must be a lower-case DNS name like firefly.example.com").optional(),
+  dataVolumeSizeGb: z.number().int().min(10).max(16384).optional(),
+});
+
+const kubernetesSchema = z.strictObject({
+  kubeconfig: z.string().min(1).optional(),
+  context: z.string().min(1).optional(),
+  namespace: z.string().regex(DNS_LABEL, "must be a DNS label (lower-case letters, digits, '-')").optional(),
+  storageClass: z.string().min(1).optional(),
+  ingressHost: z.string().regex(HOSTNAME, "must be a lower-case DNS name like ingest.example.com").optional(),
+  ingressClass: z.string().min(1).optional(),
+  tlsSecretName: z.string().regex(DNS_LABEL, "must be a DNS label").optional(),
+  publicUrl: httpsUrl.optional(),
+});
+
+const samplingSchema = z.strictObject({
+  percent: z.number().min(0).max(100).optional(),
+  slowMs: z.number().int().min(1).optional(),
+});
+
+const alertsSchema = z.strictObject({
+  emails: z.array(z.email()).optional(),
+  errorRatePercent: z.number().gt(0).max(100).optional(),
+  coldStartRatePercent: z.number().gt(0).max(100).optional(),
+  durationTimeoutRatio: z.number().gt(0).max(1).optional(),
+});
+
+const secretString = (min: number) =>
+  z.string().min(min, `must be at least ${min} characters (or remove it and Firefly generates one)`);
+
+type Kind = "string" | "boolean" | "integer" | "array" | "object";
+
+interface Setting {
+  readonly schema: z.ZodType;
+  readonly kind: Kind;
+  readonly description: string;
+  readonly default?: unknown;
+  /** A valid value to put in the fix command when there is no default. */
+  readonly example?: string;
+  /** For structured settings: a valid example per field, for fix commands with `--path`. */
+  readonly fields?: Record<string, string>;
+  readonly secret?: boolean;
+}
+
+/** Every `firefly:*` stack setting. Pulumi.yaml and the README are tested against this table. */
+export const SETTINGS = {
+  host: {
+    schema: z.enum(Host),
+    kind: "string",
+    default: Host.Docker,
+    description:
+      "Where the pipeline and Grafana run: docker (the local engine unless firefly:docker.engine), ec2, kubernetes.",
+  },
+  storage: {
+    schema: z.enum(Storage),
+    kind: "string",
+    default: Storage.Promscale,
+    description:
+      "Metric and trace store: promscale (TimescaleDB, x86_64) or prometheus (Prometheus + Jaeger).",
+  },
+  functions: {
+    schema: z.array(
+      z
+        .string()
+        .refine(
+          (f) => FUNCTION_NAME.test(f) || FUNCTION_ARN.test(f),
+          "must be a Lambda function name (letters, digits, '-', '_', at most 64) or a function ARN",
+        ),
+    ),
+    kind: "array",
+    default: [],
+    example: "my-function",
+    description: "Names or ARNs of existing Lambda functions (not managed by this stack) to instrument.",
+  },
+  metrics: {
+    schema: z.boolean(),
+    kind: "boolean",
+    default: false,
+    description:
+      "Stream CloudWatch AWS/Lambda metrics through a Metric Stream and Firehose. Needs a public HTTPS endpoint.",
+  },
+  metricNames: {
+    schema: z.array(z.enum(LAMBDA_METRIC_NAMES)).min(1),
+    kind: "array",
+    default: DEFAULT_METRIC_NAMES,
+    example: "Invocations",
+    description:
+      "AWS/Lambda metric names the stream includes (cost control). The dashboards use the default set.",
+  },
+  instrumentation: {
+    schema: z.enum(InstrumentationMode),
+    kind: "string",
+    default: InstrumentationMode.Handler,
+    description:
+      "How functions load the layer: handler (handler redirection) or wrapper (AWS_LAMBDA_EXEC_WRAPPER).",
+  },
+  flushTimeoutMs: {
+    schema: z.number().int().min(1).max(10000),
+    kind: "integer",
+    default: 500,
+    description: "Longest time an invocation waits for its spans to be exported before returning (ms).",
+  },
+  sampling: {
+    schema: samplingSchema,
+    kind: "object",
+    fields: { percent: "10", slowMs: "1000" },
+    description:
+      "Tail sampling at the gateway: {percent: share of ordinary traces kept (default 10), slowMs: traces slower than this are always kept (default 1000)}. Errors are always kept.",
+  },
+  docker: {
+    schema: dockerSchema,
+    kind: "object",
+    fields: {
+      engine: "ssh://user@docker-host",
+      publicUrl: "https://ingest.example.com",
+      bindAddress: "127.0.0.1",
+    },
+    description:
+      "docker host: {engine, publicUrl (HTTPS on 443 forwarding to the ingest port), bindAddress}.",
+  },
+  ec2: {
+    schema: ec2Schema,
+    kind: "object",
+    fields: {
+      instanceType: "t3.medium",
+      subnetId: "subnet-0123456789abcdef0",
+      adminCidrs: "203.0.113.0/24",
+      domain: "firefly.example.com",
+      dataVolumeSizeGb: "50",
+    },
+    description: "ec2 host: {instanceType (x86_64), subnetId, adminCidrs, domain, dataVolumeSizeGb}.",
+  },
+  kubernetes: {
+    schema: kubernetesSchema,
+    kind: "object",
+    fields: {
+      kubeconfig: "<kubeconfig contents>",
+      context: "my-cluster",
+      namespace: "firefly",
+      storageClass: "gp3",
+      ingressHost: "ingest.example.com",
+      ingressClass: "nginx",
+      tlsSecretName: "firefly-ingest-tls",
+      publicUrl: "https://ingest.example.com",
+    },
+    description:
+      "kubernetes host: {kubeconfig, context, namespace, storageClass, ingressHost, ingressClass, tlsSecretName, publicUrl}.",
+  },
+  alerts: {
+    schema: alertsSchema,
+    kind: "object",
+    fields: {
+      emails: "oncall@example.com",
+      errorRatePercent: "5",
+      coldStartRatePercent: "20",
+      durationTimeoutRatio: "0.8",
+    },
+    description:
+      "Alerting: {emails (contact point), errorRatePercent, coldStartRatePercent, durationTimeoutRatio}.",
+  },
+  grafanaAdminPassword: {
+    schema: secretString(16),
+    kind: "string",
+    secret: true,
+    description: "Grafana admin password (secret). Default: generated once, stable across updates.",
+  },
+  otlpToken: {
+    schema: secretString(32),
+    kind: "string",
+    secret: true,
+    description:
+      "Bearer token Lambda functions present to the OTLP endpoint (secret). Default: generated once.",
+  },
+  firehoseAccessKey: {
+    schema: secretString(32),
+    kind: "string",
+    secret: true,
+    description: "Access key Firehose presents to the collector (secret). Default: generated once.",
+  },
+  databasePassword: {
+    schema: secretString(16),
+    kind: "string",
+    secret: true,
+    description: "Storage database password (secret, promscale only). Default: generated once.",
+  },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+export interface FireflyConfig {
+  host: Host;
+  storage: Storage;
+  functions: string[];
+  metrics: boolean;
+  metricNames: string[];
+  instrumentation: InstrumentationMode;
+  flushTimeoutMs: number;
+  sampling: z.infer<typeof samplingSchema>;
+  docker: z.infer<typeof dockerSchema>;
+  ec2: z.infer<typeof ec2Schema>;
+  kubernetes: z.infer<typeof kubernetesSchema>;
+  alerts: z.infer<typeof alertsSchema>;
+  grafanaAdminPassword?: string;
+  otlpToken?: string;
+  firehoseAccessKey?: string;
+  databasePassword?: string;
+}
+
+export interface ConfigProblem {
+  /** Full key, with a path inside structured values: `firefly:ec2.instanceType`. */
+  key: string;
+  /** The offending value as the user wrote it (secrets are never echoed). */
+  value?: string;
+  message: string;
+  /** The command that fixes it. */
+  fix: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: ConfigProblem[]) {
+    super(
+      `Invalid Firefly stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems
+          .map(
+            (p) =>
+              `  - ${p.key}${p.value === undefined ? "" : ` = ${p.value}`}: ${p.message}\n    fix: ${p.fix}`,
+          )
+          .join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Does this host configuration give Firehose a public HTTPS URL on port 443? */
+export function hasPublicHttps(config: Pick<FireflyConfig, "host" | "docker" | "kubernetes">): boolean {
+  switch (config.host) {
+    case Host.Ec2:
+      // An API Gateway HTTP API (or Caddy on the user's domain) fronts the instance.
+      return true;
+    case Host.Kubernetes:
+      return Boolean(config.kubernetes.ingressHost || config.kubernetes.publicUrl);
+    case Host.Docker:
+      return Boolean(config.docker.publicUrl);
+  }
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function quote(value: string): string {
+  return /^[A-Za-z0-9_./:@+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+function keyPath(name: string, path: PropertyKey[]): string {
+  let key = `${CONFIG_NAMESPACE}:${name}`;
+  for (const p of path) key += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return key;
+}
+
+function setCommand(key: string, value: string, opts: { path?: boolean; secret?: boolean } = {}): string {
+  const flags = [opts.path ? "--path" : "", opts.secret ? "--secret" : ""].filter(Boolean).join(" ");
+  return `pulumi config set ${flags ? `${flags} ` : ""}${quote(key)} ${quote(value)}`;
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) v = v == null ? undefined : (v as any)[p as any];
+  return v;
+}
+
+function describeIssue(name: SettingName, raw: unknown, issue: z.core.$ZodIssue): ConfigProblem {
+  const setting: Setting = SETTINGS[name];
+  const key = keyPath(name, issue.path);
+  const nested = issue.path.length > 0;
+  const bad = valueAt(raw, issue.path);
+  const value = setting.secret ? undefined : bad === undefined ? undefined : show(bad);
+
+  if (issue.code === "unrecognized_keys") {
+    const allowed = Object.keys((setting.schema as z.ZodObject).shape);
+    const unknown = issue.keys[0];
+    const guess = closest(unknown, allowed);
+    const unknownKey = `${key}.${unknown}`.replace(/^([^.]*)\.$/, "$1");
+    return {
+      key: unknownKey,
+      message: `unknown setting. Allowed: ${allowed.join(", ")}.${guess ? ` Did you mean ${guess}?` : ""}`,
+      fix: `pulumi config rm --path ${quote(unknownKey)}${
+        guess
+          ? ` && ${setCommand(`${key}.${guess}`, String(valueAt(raw, [...issue.path, unknown])), { path: true })}`
+          : ""
+      }`,
+    };
+  }
+  if (issue.code === "invalid_value") {
+    const allowed = issue.values.map(String);
+    const suggestion =
+      (typeof bad === "string" && closest(bad, allowed)) || String(setting.default ?? allowed[0]);
+    return {
+      key,
+      value,
+      message: `is not allowed. Allowed: ${allowed.join(", ")}.`,
+      fix: setCommand(key, suggestion, { path: nested }),
+    };
+  }
+  const field = typeof issue.path[0] === "string" ? setting.fields?.[issue.path[0]] : undefined;
+  const example = field ?? (setting.default !== undefined && !nested ? setting.default : setting.example);
+  let fixValue = Array.isArray(example) ? String(example[0]) : String(example ?? "<value>");
+  if (setting.kind === "boolean") fixValue = "true";
+  if (setting.secret) fixValue = "<a long random value>";
+  const fix = setting.secret
+    ? `${setCommand(key, fixValue, { secret: true })}  (or: pulumi config rm ${key} to have one generated)`
+    : setCommand(key, fixValue, { path: nested });
+  return { key, value, message: issue.message.replace(/^Invalid input: /, ""), fix };
+}
+
+function parseRaw(
+  name: SettingName,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; problem: ConfigProblem } {
+  const setting: Setting = SETTINGS[name];
+  if (setting.kind === "string") return { ok: true, value: text };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    if (setting.kind === "array" && !text.trim().startsWith("[")) {
+      // `pulumi config set firefly:functions my-fn` stores a bare string: name the --path form that makes a list.
+      return {
+        ok: false,
+        problem: {
+          key: keyPath(name, []),
+          value: JSON.stringify(text),
+          message: "must be a list",
+          fix: `pulumi config rm ${keyPath(name, [])} && ${setCommand(keyPath(name, [0]), text, { path: true })}`,
+        },
+      };
+    }
+    const example = setting.kind === "boolean" ? "true" : String(setting.default);
+    const firstField = Object.entries(setting.fields ?? { field: "value" })[0];
+    return {
+      ok: false,
+      problem: {
+        key: keyPath(name, []),
+        value: JSON.stringify(text),
+        message: `must be ${setting.kind === "integer" ? "an integer" : `a ${setting.kind}`}`,
+        fix:
+          setting.kind === "object"
+            ? `pulumi config rm ${keyPath(name, [])} && ${setCommand(`${keyPath(name, [])}.${firstField[0]}`, firstField[1], { path: true })}`
+            : setCommand(keyPath(name, []), example),
+      },
+    };
+  }
+}
+
+export interface RawConfig {
+  /** `firefly:*` settings as Pulumi stores them: strings, with structured values as JSON. Keys without namespace. */
+  values: Record<string, string | undefined>;
+  /** Keys (without namespace) whose values are stored as secrets. */
+  secretKeys?: ReadonlySet<string>;
+}
+
+/** Validate raw stack settings; throws ConfigError naming every bad key with its fix. Pure. */
+export function validateConfig(raw: RawConfig): FireflyConfig {
+  const problems: ConfigProblem[] = [];
+  const names = Object.keys(SETTINGS) as SettingName[];
+  const parsed: Record<string, unknown> = {};
+
+  for (const [name, text] of Object.entries(raw.values)) {
+    if (text === undefined) continue;
+    if (!(name in SETTINGS)) {
+      const guess = closest(name, names);
+      problems.push({
+        key: keyPath(name, []),
+        message: `unknown setting.${guess ? ` Did you mean ${CONFIG_NAMESPACE}:${guess}?` : ""} Settings: ${names.join(", ")}.`,
+        fix: `pulumi config rm ${keyPath(name, [])}${guess ? ` && ${setCommand(keyPath(guess, []), text)}` : ""}`,
+      });
+      continue;
+    }
+    const setting: Setting = SETTINGS[name as SettingName];
+    if (setting.secret && !raw.secretKeys?.has(name)) {
+      problems.push({
+        key: keyPath(name, []),
+        message: "is stored in plain text; it must be a Pulumi secret",
+        fix: `${setCommand(keyPath(name, []), "<value>", { secret: true })}  (or: pulumi config rm ${keyPath(name, [])} to have one generated)`,
+      });
+      continue;
+    }
+    const value = parseRaw(name as SettingName, text);
+    if (!value.ok) {
+      problems.push(value.problem);
+      continue;
+    }
+    const result = setting.schema.safeParse(value.value);
+    if (result.success) parsed[name] = result.data;
+    else
+      for (const issue of result.error.issues)
+        problems.push(describeIssue(name as SettingName, value.value, issue));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config = Object.fromEntries(
+    names.map((n) => {
+      const setting: Setting = SETTINGS[n];
+      return [n, parsed[n] ?? setting.default ?? (setting.kind === "object" ? {} : undefined)];
+    }),
+  ) as unknown as FireflyConfig;
+
+  problems.push(...crossChecks(config));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Rules that involve more than one setting. */
+function crossChecks(config: FireflyConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.metrics && !hasPublicHttps(config)) {
+    const fix =
+      config.host === Host.Kubernetes
+        ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or set firefly:kubernetes.publicUrl`
+        : `${setCommand("firefly:docker.publicUrl", "https://ingest.example.com", { path: true })}  (a reverse proxy or tunnel with a trusted certificate on 443), or pulumi config set firefly:host ec2`;
+    problems.push({
+      key: "firefly:metrics",
+      value: "true",
+      message: `needs a public HTTPS endpoint on port 443 (Firehose delivers nowhere else), and host ${config.host} has none configured`,
+      fix: `${fix}; or pulumi config set firefly:metrics false`,
+    });
+  }
+  const seen = new Map<string, string>();
+  config.functions.forEach((f, i) => {
+    const name = f.includes(":function:") ? f.split(":function:")[1].split(":")[0] : f;
+    const first = seen.get(name);
+    if (first !== undefined) {
+      problems.push({
+        key: `firefly:functions[${i}]`,
+        value: JSON.stringify(f),
+        message: `names the same function as ${JSON.stringify(first)}; a function can be instrumented once`,
+        fix: `pulumi config rm --path 'firefly:functions[${i}]'`,
+      });
+    } else seen.set(name, f);
+  });
+  if (config.kubernetes.ingressClass && !config.kubernetes.ingressHost && config.host === Host.Kubernetes) {
+    problems.push({
+      key: "firefly:kubernetes.ingressClass",
+      value: JSON.stringify(config.kubernetes.ingressClass),
+      message: "has no effect without firefly:kubernetes.ingressHost",
+      fix: setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true }),
+    });
+  }
+  return problems;
+}
