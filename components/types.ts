@@ -21,7 +21,7 @@ export enum Storage {
 }
 
 /** Settings for the `docker` host. */
-export interface DockerHostArgs {
+export interface DockerHost {
   /** Docker engine address (`unix:///var/run/docker.sock`, `ssh://user@host`, `tcp://…`). Default: the local engine. */
   readonly engine?: string;
   /**
@@ -34,7 +34,7 @@ export interface DockerHostArgs {
 }
 
 /** Settings for the `ec2` host. */
-export interface Ec2HostArgs {
+export interface Ec2Host {
   /** Instance type (x86_64). Default: `t3.medium`. */
   readonly instanceType?: string;
   /** Subnet to launch into (must route to the internet). Default: a default-VPC subnet. */
@@ -48,7 +48,7 @@ export interface Ec2HostArgs {
 }
 
 /** Settings for the `kubernetes` host. */
-export interface KubernetesHostArgs {
+export interface KubernetesHost {
   /** Kubeconfig contents (a secret). Default: the ambient kubeconfig. */
   readonly kubeconfig?: pulumi.Input<string>;
   /** Kubeconfig context. Default: the current context. */
@@ -66,3 +66,9 @@ export interface KubernetesHostArgs {
   /** A public HTTPS URL you already route to the ingest service. Default: none. */
   readonly publicUrl?: string;
 }
+
+// The schema takes type names from the interfaces; SDKs add their own "Args" suffix (Python's
+// `Ec2HostArgs`), so the interfaces are named without one and these aliases serve TypeScript callers.
+export type DockerHostArgs = DockerHost;
+export type Ec2HostArgs = Ec2Host;
+export type KubernetesHostArgs = KubernetesHost;
