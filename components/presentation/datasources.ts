@@ -1,0 +1,109 @@
+// Grafana datasource and dashboard-provider provisioning files. Pure: URLs and names in, YAML out.
+// The uids are fixed because dashboards and alert rules reference datasources by uid; renaming one
+// here without regenerating the dashboards is caught by test/presentation/dashboards.test.ts.
+import { stringify } from "yaml";
+
+export const DATASOURCE_UIDS = {
+  prometheus: "firefly-prometheus",
+  jaeger: "firefly-jaeger",
+  sql: "firefly-promscale-sql",
+} as const;
+
+export const DATASOURCE_TYPES = {
+  prometheus: "prometheus",
+  jaeger: "jaeger",
+  // The core PostgreSQL plugin's id since Grafana 10.2 (`postgres` is only an alias).
+  sql: "grafana-postgresql-datasource",
+} as const;
+
+/** Env var holding the read-only database password; Grafana expands `${VAR}` in provisioning files. */
+export const SQL_PASSWORD_ENV = "FIREFLY_SQL_PASSWORD";
+
+/** Promscale's SQL interface for the PostgreSQL datasource (promscale storage only). */
+export interface SqlConnection {
+  host: string;
+  port: number;
+  database: string;
+  /** A read-only role: Grafana users can type any SQL into a panel. */
+  user: string;
+  /** `require` unless the database cannot do TLS. */
+  sslMode: string;
+}
+
+export interface DatasourceOptions {
+  /** PromQL endpoint (Prometheus or Promscale), reachable from the Grafana container. */
+  prometheusUrl: string;
+  /** Jaeger query API base URL (Jaeger or Promscale). */
+  jaegerUrl: string;
+  sql?: SqlConnection;
+}
+
+export function renderDatasources(o: DatasourceOptions): string {
+  const datasources: Record<string, unknown>[] = [
+    {
+      name: "Prometheus",
+      uid: DATASOURCE_UIDS.prometheus,
+      type: DATASOURCE_TYPES.prometheus,
+      access: "proxy",
+      url: o.prometheusUrl,
+      isDefault: true,
+      editable: false,
+      jsonData: {
+        httpMethod: "POST",
+        // CloudWatch values arrive once a minute: a smaller step only draws gaps.
+        timeInterval: "60s",
+      },
+    },
+    {
+      name: "Jaeger",
+      uid: DATASOURCE_UIDS.jaeger,
+      type: DATASOURCE_TYPES.jaeger,
+      access: "proxy",
+      url: o.jaegerUrl,
+      editable: false,
+    },
+  ];
+  if (o.sql) {
+    datasources.push({
+      name: "Promscale SQL",
+      uid: DATASOURCE_UIDS.sql,
+      type: DATASOURCE_TYPES.sql,
+      access: "proxy",
+      url: `${o.sql.host}:${o.sql.port}`,
+      user: o.sql.user,
+      editable: false,
+      jsonData: {
+        database: o.sql.database,
+        sslmode: o.sql.sslMode,
+        postgresVersion: 1400,
+        timescaledb: true,
+      },
+      // The password never appears in the file: Grafana reads it from the (secret) environment.
+      secureJsonData: { password: `\${${SQL_PASSWORD_ENV}}` },
+    });
+  }
+  // prune removes datasources this file no longer lists (e.g. SQL after leaving promscale).
+  return stringify({ apiVersion: 1, prune: true, datasources });
+}
+
+/** Where the dashboard JSON files are mounted inside the Grafana container. */
+export const DASHBOARDS_DIR = "/etc/grafana/dashboards/firefly";
+export const FOLDER = "Firefly";
+
+export function renderDashboardProvider(): string {
+  return stringify({
+    apiVersion: 1,
+    providers: [
+      {
+        name: "firefly",
+        folder: FOLDER,
+        type: "file",
+        // Provisioned dashboards are regenerated from code: UI edits would be lost, so forbid them.
+        allowUiUpdates: false,
+        disableDeletion: true,
+        updateIntervalSeconds: 60,
+        options: { path: DASHBOARDS_DIR, foldersFromFilesStructure: false },
+      },
+    ],
+  });
+}

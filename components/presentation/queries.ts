@@ -1,0 +1,156 @@
+// The PromQL behind every dashboard panel and alert rule, in one place so the two cannot disagree and
+// the names the pipeline really produces are written down once (checked against the local pipeline's
+// Prometheus by test/presentation/queries.pipeline.test.ts).
+//
+// Two sources, joined on the function name:
+// - CloudWatch `AWS/Lambda` metrics from the metric stream (JSON format → OTel summaries → remote
+//   write): `<Metric>_<Unit>_sum|_count` and `<Metric>_<Unit>{quantile="0"|"1"}` (min, max). Each sample
+//   is a one-minute aggregate, not a counter, so there is no rate(): sums over time add minutes up.
+//   CloudWatch also streams account-wide (no FunctionName) and alias/version (Resource set) series;
+//   per-function queries keep only FunctionName set and Resource empty.
+// - Span metrics from the collector's spanmetrics connector: cumulative counters and a duration
+//   histogram per service (the function) and span kind. Percentiles and cold starts come from here:
+//   the JSON metric stream carries only min/max/sum/count, and CloudWatch has no cold-start metric.
+
+/** Which functions a query covers: all of them (grouped by function) or one (a dashboard variable). */
+export interface FunctionScope {
+  /** Extra matcher on CloudWatch series, e.g. `FunctionName="$function"`; empty for all functions. */
+  readonly cloudwatch: string;
+  /** Extra matcher on span metrics, e.g. `service_name="$function"`; empty for all functions. */
+  readonly spans: string;
+}
+
+export const ALL_FUNCTIONS: FunctionScope = { cloudwatch: "", spans: "" };
+
+/** One function, by name or by a dashboard variable reference such as `$function`. */
+export function oneFunction(name: string): FunctionScope {
+  return { cloudwatch: `FunctionName="${name}"`, spans: `service_name="${name}"` };
+}
+
+/** Label every function-level result carries, whichever source it came from. */
+export const FUNCTION_LABEL = "FunctionName";
+
+const CLOUDWATCH_JOB = 'job="AWS/Lambda"';
+const PER_FUNCTION = 'FunctionName!="", Resource=""';
+const PER_FUNCTION_NAMED = 'Resource=""';
+const ACCOUNT_WIDE = 'FunctionName=""';
+
+// Span metrics: the connector's default namespace; the remote-write exporter adds the unit and `_total`.
+export const SPAN_CALLS = "traces_span_metrics_calls_total";
+export const SPAN_DURATION_BUCKET = "traces_span_metrics_duration_milliseconds_bucket";
+// The invocation span is the only one carrying faas.coldstart (a spanmetrics dimension), so this
+// matcher selects exactly one span per invocation whatever the trigger's span kind.
+const INVOCATION_SPANS = 'faas_coldstart=~"true|false"';
+
+function matchers(...parts: string[]): string {
+  return `{${parts.filter((p) => p !== "").join(", ")}}`;
+}
+
+/** A CloudWatch series for one statistic: `sum`, `count`, or the min/max quantile. */
+export function cloudwatch(
+  metric: string,
+  unit: string,
+  stat: "sum" | "count" | "min" | "max",
+  scope: FunctionScope,
+  series: "function" | "account" = "function",
+): string {
+  const base = stat === "sum" || stat === "count" ? `${metric}_${unit}_${stat}` : `${metric}_${unit}`;
+  const quantile = stat === "min" ? 'quantile="0"' : stat === "max" ? 'quantile="1"' : "";
+  const which =
+    series === "account" ? ACCOUNT_WIDE : scope.cloudwatch === "" ? PER_FUNCTION : PER_FUNCTION_NAMED;
+  return `${base}${matchers(CLOUDWATCH_JOB, which, quantile, scope.cloudwatch)}`;
+}
+
+const byFunction = (expr: string, agg = "sum") => `${agg} by (${FUNCTION_LABEL}) (${expr})`;
+// Span metrics name the function `service_name`; rename it so tables can join both sources.
+const asFunction = (expr: string) =>
+  `label_replace(${expr}, "${FUNCTION_LABEL}", "$1", "service_name", "(.*)")`;
+const spans = (metric: string, scope: FunctionScope, invocation = INVOCATION_SPANS) =>
+  `${metric}${matchers(invocation, scope.spans)}`;
+
+/** The window a query aggregates over: per point on a graph, or over a whole range (tables, alerts). */
+export interface Window {
+  /** CloudWatch minutes are summed over this range; empty means "the sample at each point". */
+  readonly cloudwatch: string;
+  /** Range for increase()/rate() on span-metric counters. */
+  readonly spans: string;
+}
+
+/** Per graph point: the one-minute CloudWatch sample itself; span counters over Grafana's rate interval. */
+export const PER_POINT: Window = { cloudwatch: "", spans: "$__rate_interval" };
+/** Over the dashboard's time range (table rows). */
+export const OVER_RANGE: Window = { cloudwatch: "$__range", spans: "$__range" };
+/** Over a fixed range, e.g. an alert's evaluation window. */
+export const over = (range: string): Window => ({ cloudwatch: range, spans: range });
+
+const cwSum = (series: string, w: Window) =>
+  w.cloudwatch === "" ? series : `sum_over_time(${series}[${w.cloudwatch}])`;
+const cwMax = (series: string, w: Window) =>
+  w.cloudwatch === "" ? series : `max_over_time(${series}[${w.cloudwatch}])`;
+
+/** Every function-level query, by function, for a scope and window. */
+export function lambdaQueries(scope: FunctionScope, w: Window) {
+  const total = (metric: string) => byFunction(cwSum(cloudwatch(metric, "Count", "sum", scope), w));
+  const invocations = total("Invocations");
+  const errors = total("Errors");
+  const coldStarts = byFunction(
+    asFunction(`increase(${spans(SPAN_CALLS, scope, 'faas_coldstart="true"')}[${w.spans}])`),
+  );
+  const spanInvocations = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`));
+  return {
+    invocations,
+    errors,
+    throttles: total("Throttles"),
+    // Invocations of 0 would divide into NaN/Inf: keep only functions that ran.
+    errorRatePercent: `100 * ${errors} / (${invocations} > 0)`,
+    durationAvgMs:
+      `${byFunction(cwSum(cloudwatch("Duration", "Milliseconds", "sum", scope), w))}` +
+      ` / (${byFunction(cwSum(cloudwatch("Duration", "Milliseconds", "count", scope), w))} > 0)`,
+    durationMaxMs: byFunction(cwMax(cloudwatch("Duration", "Milliseconds", "max", scope), w), "max"),
+    durationP99Ms: `histogram_quantile(0.99, sum by (${FUNCTION_LABEL}, le) (${asFunction(
+      `rate(${spans(SPAN_DURATION_BUCKET, scope)}[${w.spans}])`,
+    )}))`,
+    // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
+    concurrentExecutions: byFunction(
+      cwMax(cloudwatch("ConcurrentExecutions", "Count", "max", scope), w),
+      "max",
+    ),
+    coldStarts,
+    coldStartRatePercent: `100 * ${coldStarts} / (${spanInvocations} > 0)`,
+  };
+}
+
+/** Account-wide concurrency (every function together), the series CloudWatch always streams. */
+export const accountConcurrentExecutions = (w: Window) =>
+  `max(${cwMax(cloudwatch("ConcurrentExecutions", "Count", "max", ALL_FUNCTIONS, "account"), w)})`;
+
+// The collector's own telemetry (service.telemetry.metrics, scraped by Prometheus): counters per
+// receiver/exporter and signal, queue gauges, process memory.
+const SIGNALS = ["spans", "metric_points"] as const;
+export type Signal = (typeof SIGNALS)[number];
+
+const ratePer = (by: string, metric: string, range: string) => `sum by (${by}) (rate(${metric}[${range}]))`;
+
+/** Everything the pipeline-health dashboard and alert read, for one signal. */
+export function pipelineQueries(signal: Signal, range: string) {
+  return {
+    accepted: ratePer("receiver", `otelcol_receiver_accepted_${signal}_total`, range),
+    refused: ratePer("receiver", `otelcol_receiver_refused_${signal}_total`, range),
+    sent: ratePer("exporter", `otelcol_exporter_sent_${signal}_total`, range),
+    sendFailed: ratePer("exporter", `otelcol_exporter_send_failed_${signal}_total`, range),
+  };
+}
+
+/** Items refused at the door or lost on the way out, all signals together (per second). */
+export const pipelineLossRate = (range: string) =>
+  `sum(rate({__name__=~"otelcol_(receiver_refused|exporter_send_failed|exporter_enqueue_failed)_(${SIGNALS.join("|")})_total"}[${range}]))`;
+
+export const pipelineQueue = {
+  size: "max by (exporter) (otelcol_exporter_queue_size)",
+  capacity: "max by (exporter) (otelcol_exporter_queue_capacity)",
+};
+
+export const pipelineMemory = {
+  rss: "max(otelcol_process_memory_rss_bytes)",
+  heap: "max(otelcol_process_runtime_heap_alloc_bytes)",
+};
