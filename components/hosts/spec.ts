@@ -28,6 +28,11 @@ export interface ServiceVolume {
   mountPath: string;
   /** Size for volume claims. */
   sizeGb: number;
+  /**
+   * Numeric `uid:gid` that must own the volume when the image does not already carry the mount path
+   * with that owner (a fresh Docker volume or host directory is root-owned; the process is not root).
+   */
+  owner?: string;
 }
 
 export interface ServiceSpec {
@@ -54,4 +59,16 @@ export interface ServiceSpec {
   stateful?: boolean;
   /** Replicas on hosts that can run more than one (Kubernetes). */
   replicas?: number;
+  /** Only x86_64 images exist (Promscale's stack): hosts must not schedule it on arm64. */
+  amd64Only?: boolean;
+}
+
+/** A path the public HTTPS front forwards to one service port (nothing else is routed). */
+export interface HttpRoute {
+  /** Exact request path, e.g. `/v1/traces`. */
+  path: string;
+  /** Service name. */
+  service: string;
+  /** Container port. */
+  port: number;
 }

@@ -1,0 +1,29 @@
+// With the user's domain, the ec2 host's HTTPS front is Caddy: it obtains a trusted certificate for
+// the domain on its own (ACME HTTP-01 on port 80) and forwards only the routed paths.
+import type { HttpRoute, ServiceSpec } from "./spec";
+
+export const CADDY_IMAGE = "caddy:2.10.2";
+
+export function renderCaddyfile(domain: string, routes: HttpRoute[]): string {
+  const handlers = routes
+    .map((r) => `  handle ${r.path} {\n    reverse_proxy ${r.service}:${r.port}\n  }`)
+    .join("\n");
+  // Anything not routed gets 404: the collector's other ports and every other service stay private.
+  return `${domain} {\n${handlers}\n  handle {\n    respond 404\n  }\n}\n`;
+}
+
+export function caddyService(domain: string, routes: HttpRoute[]): ServiceSpec {
+  return {
+    name: "caddy",
+    image: CADDY_IMAGE,
+    ports: [
+      { name: "http", container: 80, public: true, protocol: "http" },
+      { name: "https", container: 443, public: true, protocol: "http" },
+    ],
+    files: [{ path: "/etc/caddy/Caddyfile", content: renderCaddyfile(domain, routes) }],
+    // Certificates and the ACME account survive restarts (and rate limits are not hit again).
+    volumes: [{ name: "caddy-data", mountPath: "/data", sizeGb: 1 }],
+    resources: { cpu: 0.25, memoryMb: 128 },
+    dependsOn: [...new Set(routes.map((r) => r.service))],
+  };
+}

@@ -1,0 +1,132 @@
+// The ec2 host's scripts, pure: a bootstrap (cloud-init user data) that installs Docker, mounts the
+// data volume and creates the shared network, and an apply script that lays a Compose project on
+// disk and starts it. The shipping project is applied from user data at boot; other projects
+// (Grafana) run the same apply script through SSM Run Command. Secrets never appear in either script:
+// each project's secret files travel as one SSM SecureString parameter the instance reads at apply time.
+import { gzipSync } from "node:zlib";
+import { type ComposeProject, DATA_MOUNT, EC2_NETWORK, PROJECTS_DIR } from "./compose";
+
+/** Docker Compose v2 plugin, pinned (Amazon Linux 2023 packages Docker but not Compose). */
+export const COMPOSE_VERSION = "v2.29.7";
+
+export interface BootstrapOptions {
+  /** EBS volume id of the data volume (found by its NVMe serial, whatever the device name). */
+  readonly dataVolumeId: string;
+}
+
+const RELEASES = "https://github.com/docker/compose/releases/download";
+
+export function renderBootstrapScript(options: BootstrapOptions): string {
+  const serial = options.dataVolumeId.replace("-", "");
+  return `#!/bin/bash
+# Firefly ec2 bootstrap: Docker, Compose, the data volume and the shared network.
+set -euo pipefail
+dnf install -y docker
+systemctl enable --now docker
+plugin=/usr/local/lib/docker/cli-plugins/docker-compose
+if [ ! -x "$plugin" ]; then
+  mkdir -p "$(dirname "$plugin")"
+  curl -fsSL -o "$plugin" "${RELEASES}/${COMPOSE_VERSION}/docker-compose-linux-x86_64"
+  # The release publishes its checksum next to the binary: a truncated or corrupted download stops here.
+  expected=$(curl -fsSL "${RELEASES}/${COMPOSE_VERSION}/docker-compose-linux-x86_64.sha256" | cut -d' ' -f1)
+  echo "$expected  $plugin" | sha256sum -c -
+  chmod 0755 "$plugin"
+fi
+# The data volume is attached after the instance starts; wait for it (up to 10 minutes).
+device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${serial}
+for _ in $(seq 1 300); do [ -e "$device" ] && break; sleep 2; done
+[ -e "$device" ] || { echo "data volume ${options.dataVolumeId} never appeared" >&2; exit 1; }
+# Format only an empty volume: a replaced instance finds the previous instance's data intact.
+blkid "$device" >/dev/null || mkfs.xfs "$device"
+mkdir -p ${DATA_MOUNT}
+uuid=$(blkid -s UUID -o value "$device")
+grep -q "$uuid" /etc/fstab || echo "UUID=$uuid ${DATA_MOUNT} xfs defaults,nofail 0 2" >> /etc/fstab
+mountpoint -q ${DATA_MOUNT} || mount ${DATA_MOUNT}
+docker network inspect ${EC2_NETWORK} >/dev/null 2>&1 || docker network create ${EC2_NETWORK}
+`;
+}
+
+export interface ApplyOptions {
+  /** Compose project name (also its directory under PROJECTS_DIR). */
+  readonly project: string;
+  readonly rendered: ComposeProject;
+}
+
+/**
+ * SSM SecureString parameter holding a project's secret files as JSON. Keyed by instance id so the
+ * instance role can be limited to its own parameters; the script reads its id from the metadata service.
+ */
+export const secretParameterName = (instanceId: string, project: string) =>
+  `/firefly/${instanceId}/${project}`;
+
+const heredoc = (content: string) =>
+  Buffer.from(content, "utf8").toString("base64").replace(/.{76}/g, "$&\n");
+
+export function renderApplyScript(options: ApplyOptions): string {
+  const { project, rendered } = options;
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(project)) throw new Error(`project ${project}: must be a DNS label`);
+  const dir = `${PROJECTS_DIR}/${project}`;
+  const hasSecrets = Object.keys(rendered.secretFiles).length > 0;
+  const lines = [
+    "#!/bin/bash",
+    `# Firefly: lay out and start the ${project} Compose project.`,
+    "set -euo pipefail",
+    "for _ in $(seq 1 300); do docker info >/dev/null 2>&1 && break; sleep 2; done",
+    `for _ in $(seq 1 300); do mountpoint -q ${DATA_MOUNT} && break; sleep 2; done`,
+    `mountpoint -q ${DATA_MOUNT} || { echo "${DATA_MOUNT} is not mounted" >&2; exit 1; }`,
+    `dir=${dir}`,
+    'install -d -m 0755 "$dir"',
+  ];
+  const write = (rel: string, content: string) => {
+    lines.push(`install -d -m 0755 "$(dirname "$dir/${rel}")"`);
+    lines.push(`base64 -d > "$dir/${rel}" <<'FIREFLY_B64'`, heredoc(content), "FIREFLY_B64");
+  };
+  write("compose.yaml", rendered.compose);
+  for (const [rel, content] of Object.entries(rendered.files)) write(rel, content);
+  for (const v of rendered.volumes) {
+    const [uid, gid] = (v.owner ?? "0:0").split(":");
+    lines.push(`install -d -o ${uid} -g ${gid ?? uid} ${v.dir}`);
+  }
+  if (hasSecrets) {
+    // The instance role may read only this instance's parameters; retry while that grant propagates.
+    lines.push(
+      "imds=http://169.254.169.254/latest",
+      `token=$(curl -fsS -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')`,
+      'meta() { curl -fsS -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"; }',
+      "iid=$(meta instance-id)",
+      "region=$(meta placement/region)",
+      "umask 077",
+      "for i in $(seq 1 60); do",
+      `  if secrets=$(aws ssm get-parameter --region "$region" --name "${secretParameterName("$iid", project)}" --with-decryption --query Parameter.Value --output text); then break; fi`,
+      '  [ "$i" = 60 ] && exit 1; sleep 5',
+      "done",
+      `SECRETS="$secrets" DIR="$dir" python3 - <<'PY'`,
+      "import json, os",
+      'for rel, content in json.loads(os.environ["SECRETS"]).items():',
+      '    path = os.path.join(os.environ["DIR"], rel)',
+      "    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)",
+      "    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)",
+      "    os.write(fd, content.encode())",
+      "    os.close(fd)",
+      "PY",
+      "umask 022",
+    );
+  }
+  lines.push(`docker compose -p ${project} -f "$dir/compose.yaml" up -d --remove-orphans`, "");
+  return lines.join("\n");
+}
+
+/** Secret files as the JSON document stored in the project's SecureString parameter. */
+export function renderSecretBundle(rendered: ComposeProject): string {
+  return JSON.stringify(rendered.secretFiles);
+}
+
+/** User data is capped at 16 KB; cloud-init accepts gzip, and the collector config compresses well. */
+export function gzipUserData(scripts: string[]): string {
+  const joined = scripts.map((s, i) => (i === 0 ? s : s.replace(/^#!.*\n/, ""))).join("\n");
+  const out = gzipSync(Buffer.from(joined, "utf8")).toString("base64");
+  if (out.length > 16384) {
+    throw new Error(`ec2 user data is ${out.length} bytes after gzip+base64; the limit is 16384`);
+  }
+  return out;
+}

@@ -1,0 +1,342 @@
+// The ec2 host's resources: one x86_64 Amazon Linux 2023 instance running the services with Docker
+// Compose, its data on a separate EBS volume (kept across instance replacement), reached through SSM
+// (no SSH), and an HTTPS front on 443 with a trusted certificate:
+// - no domain: an API Gateway HTTP API whose routes (the collector paths only) reach the instance
+//   privately through a VPC link and Cloud Map, so no instance port is open to the internet;
+// - with `domain`: Caddy on the instance (ports 80 and 443 public) obtains the certificate itself.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Ec2Host } from "../types";
+import { caddyService } from "./caddy";
+import { gzipUserData, renderApplyScript, renderBootstrapScript, renderSecretBundle } from "./cloudInit";
+import { type ResolvedService, renderComposeProject } from "./compose";
+import type { HttpRoute, ServiceSpec } from "./spec";
+
+export const EC2_DEFAULTS = {
+  instanceType: "t3.medium",
+  dataVolumeSizeGb: 50,
+  rootVolumeSizeGb: 30,
+} as const;
+/** Ports `adminCidrs` may reach: Grafana, which the presentation phase runs on the same instance. */
+export const ADMIN_PORTS = [3000];
+/** Bounds API Gateway spend if someone floods the public URL (requests are refused, but billed). */
+export const FRONT_THROTTLE = { burstLimit: 2000, rateLimit: 1000 };
+
+export interface Ec2HostDeployment {
+  readonly host: Ec2Host;
+  /** Compose project name of these services. */
+  readonly project: string;
+  readonly services: ServiceSpec[];
+  /** Paths the HTTPS front forwards; everything else is refused. */
+  readonly routes: HttpRoute[];
+}
+
+export interface Ec2HostResources {
+  readonly instance: aws.ec2.Instance;
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  /** Public HTTPS base URL (API Gateway's, or `https://<domain>`). */
+  readonly publicUrl: pulumi.Output<string>;
+  /** Elastic IP for the user's DNS record (domain mode only). */
+  readonly publicIp?: pulumi.Output<string>;
+}
+
+/** Where the front binds each public port: behind Caddy only Caddy is published. */
+export function ec2Publish(domain: string | undefined) {
+  return (service: ResolvedService, _port: number) =>
+    domain === undefined || service.name === "caddy" ? "0.0.0.0" : undefined;
+}
+
+/** Subnet (given or the default VPC's first default-for-AZ subnet), with its AZ and VPC. */
+function subnetOf(host: Ec2Host, opts: pulumi.InvokeOutputOptions) {
+  const id: pulumi.Input<string> =
+    host.subnetId ??
+    aws.ec2
+      .getSubnetsOutput(
+        {
+          filters: [
+            { name: "vpc-id", values: [aws.ec2.getVpcOutput({ default: true }, opts).id] },
+            { name: "default-for-az", values: ["true"] },
+          ],
+        },
+        opts,
+      )
+      .ids.apply((ids) => {
+        if (ids.length === 0) {
+          throw new Error(
+            "ec2: no default VPC subnet found; set firefly:ec2.subnetId to a subnet that routes to the internet",
+          );
+        }
+        return [...ids].sort()[0];
+      });
+  return aws.ec2.getSubnetOutput({ id }, opts);
+}
+
+export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi.Resource): Ec2HostResources {
+  const opts = { parent };
+  const domain = d.host.domain;
+  const partition = aws.getPartitionOutput({}, opts).partition;
+  const region = aws.getRegionOutput({}, opts).region;
+  const account = aws.getCallerIdentityOutput({}, opts).accountId;
+  const subnet = subnetOf(d.host, opts);
+  const ami = aws.ec2.getAmiOutput(
+    {
+      owners: ["amazon"],
+      mostRecent: true,
+      filters: [
+        { name: "name", values: ["al2023-ami-2023.*-x86_64"] },
+        { name: "architecture", values: ["x86_64"] },
+      ],
+    },
+    opts,
+  );
+
+  const sg = new aws.ec2.SecurityGroup(
+    `${name}-sg`,
+    { vpcId: subnet.vpcId, description: "Firefly host: only the HTTPS front and admin CIDRs get in" },
+    opts,
+  );
+  new aws.vpc.SecurityGroupEgressRule(
+    `${name}-egress`,
+    // Image pulls, package installs, SSM and the AWS APIs.
+    { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" },
+    opts,
+  );
+  for (const [i, cidr] of (d.host.adminCidrs ?? []).entries()) {
+    for (const port of ADMIN_PORTS) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-admin-${port}-${i}`,
+        { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: cidr },
+        opts,
+      );
+    }
+  }
+
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    {
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+        ],
+      }),
+    },
+    opts,
+  );
+  new aws.iam.RolePolicyAttachment(
+    `${name}-ssm`,
+    {
+      role: role.name,
+      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    },
+    opts,
+  );
+  const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, opts);
+
+  const data = new aws.ebs.Volume(
+    `${name}-data`,
+    {
+      availabilityZone: subnet.availabilityZone,
+      size: d.host.dataVolumeSizeGb ?? EC2_DEFAULTS.dataVolumeSizeGb,
+      type: "gp3",
+      encrypted: true,
+      tags: { Name: `${name}-data` },
+    },
+    // The data is the point of the host: deleting the stack must not take it by accident.
+    { ...opts, retainOnDelete: true },
+  );
+
+  const services = domain ? [...d.services, caddyService(domain, d.routes)] : d.services;
+  // Resolve every Input once; the compose file and user data carry no secret (tested), so they are
+  // unsecreted to keep previews readable. Secrets go only into the SecureString parameter.
+  const rendered = pulumi
+    .output(services)
+    .apply((resolved) =>
+      renderComposeProject(resolved as ResolvedService[], { publish: ec2Publish(domain) }),
+    );
+  const userData = pulumi.unsecret(
+    pulumi
+      .all([rendered, data.id])
+      .apply(([project, volumeId]) =>
+        gzipUserData([
+          renderBootstrapScript({ dataVolumeId: volumeId }),
+          renderApplyScript({ project: d.project, rendered: project }),
+        ]),
+      ),
+  );
+
+  const instance = new aws.ec2.Instance(
+    `${name}-instance`,
+    {
+      ami: ami.id,
+      instanceType: d.host.instanceType ?? EC2_DEFAULTS.instanceType,
+      subnetId: subnet.id,
+      vpcSecurityGroupIds: [sg.id],
+      iamInstanceProfile: profile.name,
+      // Public address for image pulls without a NAT gateway; the security group admits nothing public.
+      associatePublicIpAddress: true,
+      userDataBase64: userData,
+      // A new config means a new instance that boots with it; the data volume moves over.
+      userDataReplaceOnChange: true,
+      metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { volumeSize: EC2_DEFAULTS.rootVolumeSizeGb, volumeType: "gp3", encrypted: true },
+      tags: { Name: name },
+    },
+    // A newer AMI appearing must not replace a running host.
+    { ...opts, ignoreChanges: ["ami"] },
+  );
+  new aws.ec2.VolumeAttachment(
+    `${name}-data-attachment`,
+    { deviceName: "/dev/sdf", volumeId: data.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
+    opts,
+  );
+  new aws.ssm.Parameter(
+    `${name}-${d.project}-secrets`,
+    {
+      name: pulumi.interpolate`/firefly/${instance.id}/${d.project}`,
+      type: "SecureString",
+      value: pulumi.secret(rendered.apply(renderSecretBundle)),
+    },
+    opts,
+  );
+  // Only this instance's own parameters (shipping's and any project deployServices adds later).
+  new aws.iam.RolePolicy(
+    `${name}-secrets-read`,
+    {
+      role: role.name,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: "ssm:GetParameter",
+            Resource: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter/firefly/${instance.id}/*`,
+          },
+        ],
+      }),
+    },
+    opts,
+  );
+
+  if (domain) {
+    for (const [port, label] of [
+      [443, "https"],
+      [80, "acme"],
+    ] as const) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-${label}`,
+        { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: "0.0.0.0/0" },
+        opts,
+      );
+    }
+    const eip = new aws.ec2.Eip(`${name}-ip`, { domain: "vpc", instance: instance.id }, opts);
+    return {
+      instance,
+      securityGroup: sg,
+      publicUrl: pulumi.output(`https://${domain}`),
+      publicIp: eip.publicIp,
+    };
+  }
+  const publicUrl = apiGatewayFront(name, d.routes, { sg, subnet, instance }, opts);
+  return { instance, securityGroup: sg, publicUrl };
+}
+
+function apiGatewayFront(
+  name: string,
+  routes: HttpRoute[],
+  at: {
+    sg: aws.ec2.SecurityGroup;
+    subnet: pulumi.Output<aws.ec2.GetSubnetResult>;
+    instance: aws.ec2.Instance;
+  },
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
+  const linkSg = new aws.ec2.SecurityGroup(
+    `${name}-front-sg`,
+    { vpcId: at.subnet.vpcId, description: "Firefly API Gateway VPC link: out to the collector only" },
+    opts,
+  );
+  const api = new aws.apigatewayv2.Api(`${name}-front`, { protocolType: "HTTP" }, opts);
+  const link = new aws.apigatewayv2.VpcLink(
+    `${name}-front-link`,
+    { subnetIds: [at.subnet.id], securityGroupIds: [linkSg.id] },
+    opts,
+  );
+  const namespace = new aws.servicediscovery.HttpNamespace(`${name}-front-ns`, {}, opts);
+  for (const port of [...new Set(routes.map((r) => r.port))]) {
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-front-${port}`,
+      {
+        securityGroupId: at.sg.id,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        referencedSecurityGroupId: linkSg.id,
+      },
+      opts,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-front-out-${port}`,
+      {
+        securityGroupId: linkSg.id,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        referencedSecurityGroupId: at.sg.id,
+      },
+      opts,
+    );
+    const service = new aws.servicediscovery.Service(
+      `${name}-front-${port}`,
+      { namespaceId: namespace.id, name: `port-${port}` },
+      opts,
+    );
+    new aws.servicediscovery.Instance(
+      `${name}-front-${port}`,
+      {
+        serviceId: service.id,
+        instanceId: "host",
+        attributes: { AWS_INSTANCE_IPV4: at.instance.privateIp, AWS_INSTANCE_PORT: String(port) },
+      },
+      opts,
+    );
+    const integration = new aws.apigatewayv2.Integration(
+      `${name}-front-${port}`,
+      {
+        apiId: api.id,
+        integrationType: "HTTP_PROXY",
+        integrationMethod: "ANY",
+        connectionType: "VPC_LINK",
+        connectionId: link.id,
+        integrationUri: service.arn,
+        payloadFormatVersion: "1.0",
+      },
+      opts,
+    );
+    for (const r of routes.filter((x) => x.port === port)) {
+      new aws.apigatewayv2.Route(
+        `${name}-route${r.path.replace(/\//g, "-")}`,
+        {
+          apiId: api.id,
+          routeKey: `POST ${r.path}`,
+          target: pulumi.interpolate`integrations/${integration.id}`,
+        },
+        opts,
+      );
+    }
+  }
+  new aws.apigatewayv2.Stage(
+    `${name}-front`,
+    {
+      apiId: api.id,
+      name: "$default",
+      autoDeploy: true,
+      defaultRouteSettings: {
+        throttlingBurstLimit: FRONT_THROTTLE.burstLimit,
+        throttlingRateLimit: FRONT_THROTTLE.rateLimit,
+      },
+    },
+    opts,
+  );
+  return api.apiEndpoint;
+}
