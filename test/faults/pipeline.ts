@@ -1,0 +1,144 @@
+// The suite's own pipeline, separate from the shared local one (own ports, own data directories) so
+// that stopping, killing and restarting its parts disturbs nobody: the real collector binary with the
+// configuration renderCollectorConfig ships, real Prometheus as the metric store, and the restartable
+// OTLP/gRPC trace store.
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  COLLECTOR_HEALTH_PATH,
+  COLLECTOR_SECRET_ENV,
+  type CollectorConfigOptions,
+  type CollectorPorts,
+  renderCollectorConfig,
+} from "../../components/shipping/collectorConfig";
+import { Storage } from "../../components/types";
+import { freePort, httpGet, ManagedProcess, tempDir } from "./control";
+import { TraceStore } from "./traceStore";
+
+export const COLLECTOR_BINARY = path.resolve(__dirname, "../../collector/dist/firefly-otelcol");
+export const PROMETHEUS_BINARY = process.env.FIREFLY_PROMETHEUS ?? "/usr/bin/prometheus";
+
+export interface FaultPipeline {
+  readonly dir: string;
+  readonly ports: CollectorPorts;
+  readonly otlpToken: string;
+  readonly firehoseKey: string;
+  readonly collector: ManagedProcess;
+  readonly prometheus: ManagedProcess;
+  readonly prometheusUrl: string;
+  readonly traceStore: TraceStore;
+  readonly otlpTracesUrl: string;
+  readonly firehoseUrl: string;
+  stop(): Promise<void>;
+}
+
+const up = async (url: string) => (await httpGet(url, 2_000)).status === 200;
+
+/** Starts Prometheus, the trace store and the collector; `overrides` tune the rendered collector config. */
+export async function startFaultPipeline(
+  overrides: Partial<CollectorConfigOptions> = {},
+): Promise<FaultPipeline> {
+  const dir = tempDir("pipeline");
+  const ports: CollectorPorts = {
+    otlpGrpc: await freePort(),
+    otlpHttp: await freePort(),
+    firehose: await freePort(),
+    health: await freePort(),
+    zpages: await freePort(),
+    metrics: await freePort(),
+  };
+  const promPort = await freePort();
+  const prometheusUrl = `http://127.0.0.1:${promPort}`;
+  // Secrets are per run and random: the suite also proves that nothing gets in without them.
+  const otlpToken = randomBytes(24).toString("hex");
+  const firehoseKey = randomBytes(24).toString("hex");
+
+  const promConfig = path.join(dir, "prometheus.yml");
+  fs.writeFileSync(promConfig, "global:\n  scrape_interval: 1m\n");
+  const prometheus = new ManagedProcess(
+    {
+      name: "prometheus",
+      command: PROMETHEUS_BINARY,
+      args: [
+        `--config.file=${promConfig}`,
+        `--storage.tsdb.path=${path.join(dir, "prometheus-data")}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        "--web.enable-remote-write-receiver",
+      ],
+      ready: () => up(`${prometheusUrl}/-/ready`),
+    },
+    dir,
+  );
+
+  const traceStore = new TraceStore(await freePort());
+
+  const configFile = path.join(dir, "collector.yaml");
+  fs.writeFileSync(
+    configFile,
+    renderCollectorConfig({
+      storage: Storage.Prometheus,
+      metricsWriteUrl: `${prometheusUrl}/api/v1/write`,
+      traceEndpoint: traceStore.endpoint,
+      // Everything is kept, so "stored" can be compared with "sent"; the rest is the shipped default.
+      samplingPercent: 100,
+      fileStorageDir: path.join(dir, "queue"),
+      bindAddress: "127.0.0.1",
+      ports,
+      ...overrides,
+    }),
+  );
+  const collector = new ManagedProcess(
+    {
+      name: "collector",
+      command: COLLECTOR_BINARY,
+      args: [`--config=${configFile}`],
+      env: {
+        [COLLECTOR_SECRET_ENV.otlpToken]: otlpToken,
+        [COLLECTOR_SECRET_ENV.firehoseAccessKey]: firehoseKey,
+      },
+      ready: () => up(`http://127.0.0.1:${ports.health}${COLLECTOR_HEALTH_PATH}`),
+    },
+    dir,
+  );
+
+  const started: { stop(): Promise<void> }[] = [];
+  const stop = async () => {
+    for (const part of started.reverse()) await part.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await prometheus.start();
+    started.push(prometheus);
+    await traceStore.start();
+    started.push(traceStore);
+    await collector.start();
+    started.push(collector);
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  return {
+    dir,
+    ports,
+    otlpToken,
+    firehoseKey,
+    collector,
+    prometheus,
+    prometheusUrl,
+    traceStore,
+    otlpTracesUrl: `http://127.0.0.1:${ports.otlpHttp}/v1/traces`,
+    firehoseUrl: `http://127.0.0.1:${ports.firehose}/`,
+    stop,
+  };
+}
+
+/** Instant PromQL query; returns the result vector. */
+export async function promQuery(
+  prometheusUrl: string,
+  query: string,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const { status, body } = await httpGet(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+  if (status !== 200) throw new Error(`Prometheus answered ${status}: ${body}`);
+  return JSON.parse(body).data.result;
+}

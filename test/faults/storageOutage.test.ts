@@ -1,0 +1,63 @@
+// Fault 1: the metric store and the trace store go down under steady load and come back. Every
+// acknowledged span must reach the trace store (the collector's persistent queue holds them), and every
+// Firehose request must end up stored (the collector answers 503 while the store is down; the sender
+// retries on non-200 as Firehose does).
+import * as assert from "node:assert/strict";
+import { sleep, waitFor } from "./control";
+import { record } from "./ledger";
+import { SpanLoad } from "./load";
+import { type FaultPipeline, startFaultPipeline } from "./pipeline";
+import { DRAIN_S, OUTAGE_S, pipelineMissing } from "./settings";
+
+describe("fault: storage outage", function () {
+  this.timeout((OUTAGE_S + DRAIN_S + 60) * 1000);
+  let pipeline: FaultPipeline;
+
+  before(async () => {
+    const missing = pipelineMissing();
+    if (missing) throw new Error(missing);
+    pipeline = await startFaultPipeline();
+  });
+  after(async () => {
+    await pipeline?.stop();
+  });
+
+  it(`delivers every acknowledged span after both stores were down for ${OUTAGE_S} s`, async () => {
+    const load = new SpanLoad(pipeline.otlpTracesUrl, pipeline.otlpToken);
+    load.start();
+    await sleep(3_000);
+    await Promise.all([pipeline.traceStore.stop(), pipeline.prometheus.stop()]);
+    const downAt = Date.now();
+    await sleep(OUTAGE_S * 1000);
+    // Acknowledged but not yet stored when the stores come back: what the queue had to carry.
+    const queuedAtRestore = load.stats.acknowledged.size - pipeline.traceStore.spans.size;
+    await Promise.all([pipeline.traceStore.start(), pipeline.prometheus.start()]);
+    const outage = (Date.now() - downAt) / 1000;
+    await sleep(3_000);
+    await load.stop();
+
+    const sent = load.stats.acknowledged;
+    const missing = () => [...sent].filter((id) => !pipeline.traceStore.spans.has(id));
+    const drainStart = Date.now();
+    await waitFor(
+      "every acknowledged span in the trace store",
+      async () => missing().length === 0,
+      DRAIN_S * 1000,
+    ).catch(() => undefined);
+    const stored = sent.size - missing().length;
+    record({
+      fault: "storage-outage",
+      injected: `metric + trace store down ${outage.toFixed(0)} s under load`,
+      spansSent: sent.size,
+      spansStored: stored,
+      notes: `${queuedAtRestore} spans queued at restore; ${load.stats.refused + load.stats.failed} requests refused during the outage; drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`,
+    });
+    assert.ok(sent.size > 0, "the load generator got no acknowledgement at all");
+    assert.ok(queuedAtRestore > 0, "no span was waiting when the stores came back: the outage was not felt");
+    assert.equal(
+      missing().length,
+      0,
+      `${missing().length} of ${sent.size} acknowledged spans never reached the trace store\n${pipeline.collector.tail()}`,
+    );
+  });
+});
