@@ -26,7 +26,7 @@ export interface SqlConnection {
   database: string;
   /** A read-only role: Grafana users can type any SQL into a panel. */
   user: string;
-  /** `require` unless the database cannot do TLS. */
+  /** libpq sslmode: `disable` on a host's private network (like collector → store), `require`/`verify-full` across networks. */
   sslMode: string;
 }
 

@@ -3,20 +3,22 @@
 // Prometheus by test/presentation/queries.pipeline.test.ts).
 //
 // Two sources, joined on the function name:
-// - CloudWatch `AWS/Lambda` metrics from the metric stream (JSON format → OTel summaries → remote
-//   write): `<Metric>_<Unit>_sum|_count` and `<Metric>_<Unit>{quantile="0"|"1"}` (min, max). Each sample
-//   is a one-minute aggregate, not a counter, so there is no rate(): sums over time add minutes up.
-//   CloudWatch also streams account-wide (no FunctionName) and alias/version (Resource set) series;
-//   per-function queries keep only FunctionName set and Resource empty.
+// - CloudWatch `AWS/Lambda` metrics from the metric stream (OpenTelemetry 1.0 format → summaries →
+//   remote write, renamed by the collector to `aws_lambda_<metric in snake case>`, no unit suffix):
+//   `aws_lambda_invocations_sum|_count` and `aws_lambda_invocations{quantile="0"|"1"|…}` (min, max and
+//   the stream's percentiles), dimensions as labels. Each sample is a one-minute aggregate, not a
+//   counter, so there is no rate(): sums over time add minutes up. CloudWatch also streams
+//   account-wide (no FunctionName) and alias/version (Resource set) series; per-function queries keep
+//   only FunctionName set and Resource empty.
 // - Span metrics from the collector's spanmetrics connector: cumulative counters and a duration
-//   histogram per service (the function) and span kind. Percentiles and cold starts come from here:
-//   the JSON metric stream carries only min/max/sum/count, and CloudWatch has no cold-start metric.
+//   histogram per function (`faas_name`, from the layer's resource) and trigger. Cold starts come from
+//   here (CloudWatch has no such metric), as does p99 (independent of the stream's percentile settings).
 
 /** Which functions a query covers: all of them (grouped by function) or one (a dashboard variable). */
 export interface FunctionScope {
   /** Extra matcher on CloudWatch series, e.g. `FunctionName="$function"`; empty for all functions. */
   readonly cloudwatch: string;
-  /** Extra matcher on span metrics, e.g. `service_name="$function"`; empty for all functions. */
+  /** Extra matcher on span metrics, e.g. `faas_name="$function"`; empty for all functions. */
   readonly spans: string;
 }
 
@@ -24,49 +26,49 @@ export const ALL_FUNCTIONS: FunctionScope = { cloudwatch: "", spans: "" };
 
 /** One function, by name or by a dashboard variable reference such as `$function`. */
 export function oneFunction(name: string): FunctionScope {
-  return { cloudwatch: `FunctionName="${name}"`, spans: `service_name="${name}"` };
+  return { cloudwatch: `FunctionName="${name}"`, spans: `faas_name="${name}"` };
 }
 
 /** Label every function-level result carries, whichever source it came from. */
 export const FUNCTION_LABEL = "FunctionName";
 
-const CLOUDWATCH_JOB = 'job="AWS/Lambda"';
 const PER_FUNCTION = 'FunctionName!="", Resource=""';
 const PER_FUNCTION_NAMED = 'Resource=""';
 const ACCOUNT_WIDE = 'FunctionName=""';
 
-// Span metrics: the connector's default namespace; the remote-write exporter adds the unit and `_total`.
+// Span metrics: the connector's namespace; the remote-write exporter adds the unit and `_total`.
 export const SPAN_CALLS = "traces_span_metrics_calls_total";
 export const SPAN_DURATION_BUCKET = "traces_span_metrics_duration_milliseconds_bucket";
-// The invocation span is the only one carrying faas.coldstart (a spanmetrics dimension), so this
-// matcher selects exactly one span per invocation whatever the trigger's span kind.
-const INVOCATION_SPANS = 'faas_coldstart=~"true|false"';
+// Only the invocation span carries faas.trigger (a spanmetrics dimension): one span per invocation,
+// whatever the trigger's span kind (SERVER, or CONSUMER for queue batches).
+const INVOCATION_SPANS = 'faas_trigger!=""';
+const COLD_START = 'faas_coldstart="true"';
 
 function matchers(...parts: string[]): string {
   return `{${parts.filter((p) => p !== "").join(", ")}}`;
 }
 
-/** A CloudWatch series for one statistic: `sum`, `count`, or the min/max quantile. */
+/** A CloudWatch series for one statistic: `sum`, `count`, `min`, `max`, or a percentile such as `0.99`. */
 export function cloudwatch(
   metric: string,
-  unit: string,
-  stat: "sum" | "count" | "min" | "max",
+  stat: string,
   scope: FunctionScope,
   series: "function" | "account" = "function",
 ): string {
-  const base = stat === "sum" || stat === "count" ? `${metric}_${unit}_${stat}` : `${metric}_${unit}`;
-  const quantile = stat === "min" ? 'quantile="0"' : stat === "max" ? 'quantile="1"' : "";
+  const name = `aws_lambda_${metric}`;
+  const base = stat === "sum" || stat === "count" ? `${name}_${stat}` : name;
+  const quantiles: Record<string, string> = { min: "0", max: "1" };
+  const quantile = stat === "sum" || stat === "count" ? "" : `quantile="${quantiles[stat] ?? stat}"`;
   const which =
     series === "account" ? ACCOUNT_WIDE : scope.cloudwatch === "" ? PER_FUNCTION : PER_FUNCTION_NAMED;
-  return `${base}${matchers(CLOUDWATCH_JOB, which, quantile, scope.cloudwatch)}`;
+  return `${base}${matchers(which, quantile, scope.cloudwatch)}`;
 }
 
 const byFunction = (expr: string, agg = "sum") => `${agg} by (${FUNCTION_LABEL}) (${expr})`;
-// Span metrics name the function `service_name`; rename it so tables can join both sources.
-const asFunction = (expr: string) =>
-  `label_replace(${expr}, "${FUNCTION_LABEL}", "$1", "service_name", "(.*)")`;
-const spans = (metric: string, scope: FunctionScope, invocation = INVOCATION_SPANS) =>
-  `${metric}${matchers(invocation, scope.spans)}`;
+// Span metrics name the function `faas_name`; rename it so tables can join both sources.
+const asFunction = (expr: string) => `label_replace(${expr}, "${FUNCTION_LABEL}", "$1", "faas_name", "(.*)")`;
+const spans = (metric: string, scope: FunctionScope, ...extra: string[]) =>
+  `${metric}${matchers(INVOCATION_SPANS, scope.spans, ...extra)}`;
 
 /** The window a query aggregates over: per point on a graph, or over a whole range (tables, alerts). */
 export interface Window {
@@ -90,39 +92,45 @@ const cwMax = (series: string, w: Window) =>
 
 /** Every function-level query, by function, for a scope and window. */
 export function lambdaQueries(scope: FunctionScope, w: Window) {
-  const total = (metric: string) => byFunction(cwSum(cloudwatch(metric, "Count", "sum", scope), w));
-  const invocations = total("Invocations");
-  const errors = total("Errors");
-  const coldStarts = byFunction(
-    asFunction(`increase(${spans(SPAN_CALLS, scope, 'faas_coldstart="true"')}[${w.spans}])`),
-  );
+  const total = (metric: string) => byFunction(cwSum(cloudwatch(metric, "sum", scope), w));
+  const invocations = total("invocations");
+  const errors = total("errors");
+  const coldStarts = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope, COLD_START)}[${w.spans}])`));
   const spanInvocations = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`));
   return {
     invocations,
     errors,
-    throttles: total("Throttles"),
+    throttles: total("throttles"),
     // Invocations of 0 would divide into NaN/Inf: keep only functions that ran.
     errorRatePercent: `100 * ${errors} / (${invocations} > 0)`,
     durationAvgMs:
-      `${byFunction(cwSum(cloudwatch("Duration", "Milliseconds", "sum", scope), w))}` +
-      ` / (${byFunction(cwSum(cloudwatch("Duration", "Milliseconds", "count", scope), w))} > 0)`,
-    durationMaxMs: byFunction(cwMax(cloudwatch("Duration", "Milliseconds", "max", scope), w), "max"),
+      `${byFunction(cwSum(cloudwatch("duration", "sum", scope), w))}` +
+      ` / (${byFunction(cwSum(cloudwatch("duration", "count", scope), w))} > 0)`,
+    durationMaxMs: byFunction(cwMax(cloudwatch("duration", "max", scope), w), "max"),
     durationP99Ms: `histogram_quantile(0.99, sum by (${FUNCTION_LABEL}, le) (${asFunction(
       `rate(${spans(SPAN_DURATION_BUCKET, scope)}[${w.spans}])`,
     )}))`,
     // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
-    concurrentExecutions: byFunction(
-      cwMax(cloudwatch("ConcurrentExecutions", "Count", "max", scope), w),
-      "max",
-    ),
+    concurrentExecutions: byFunction(cwMax(cloudwatch("concurrent_executions", "max", scope), w), "max"),
     coldStarts,
     coldStartRatePercent: `100 * ${coldStarts} / (${spanInvocations} > 0)`,
   };
 }
 
+/**
+ * p99 duration as a fraction of each function's timeout (only functions whose timeout is known: the
+ * metrics do not carry it). Timeouts become a constant vector labelled by function to divide by.
+ */
+export function p99VersusTimeout(timeoutsMs: Record<string, number>, range: string): string {
+  const timeouts = Object.entries(timeoutsMs)
+    .map(([fn, ms]) => `label_replace(vector(${ms}), "${FUNCTION_LABEL}", "${fn}", "", "")`)
+    .join(" or ");
+  return `${lambdaQueries(ALL_FUNCTIONS, over(range)).durationP99Ms} / on (${FUNCTION_LABEL}) (${timeouts})`;
+}
+
 /** Account-wide concurrency (every function together), the series CloudWatch always streams. */
 export const accountConcurrentExecutions = (w: Window) =>
-  `max(${cwMax(cloudwatch("ConcurrentExecutions", "Count", "max", ALL_FUNCTIONS, "account"), w)})`;
+  `max(${cwMax(cloudwatch("concurrent_executions", "max", ALL_FUNCTIONS, "account"), w)})`;
 
 // The collector's own telemetry (service.telemetry.metrics, scraped by Prometheus): counters per
 // receiver/exporter and signal, queue gauges, process memory.
@@ -154,3 +162,6 @@ export const pipelineMemory = {
   rss: "max(otelcol_process_memory_rss_bytes)",
   heap: "max(otelcol_process_runtime_heap_alloc_bytes)",
 };
+
+/** Grafana variable query listing every function that reported invocations. */
+export const FUNCTION_NAMES_QUERY = `label_values(${cloudwatch("invocations", "sum", ALL_FUNCTIONS)}, ${FUNCTION_LABEL})`;

@@ -3,7 +3,7 @@ import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as table from "@grafana/grafana-foundation-sdk/table";
 import {
-  FUNCTION_LABEL,
+  FUNCTION_NAMES_QUERY,
   lambdaQueries,
   OVER_RANGE,
   oneFunction,
@@ -81,7 +81,7 @@ export function functionDashboard() {
           .datasource(PROMETHEUS)
           .query({
             qryType: 1,
-            query: `label_values(Invocations_Count_sum{job="AWS/Lambda", ${FUNCTION_LABEL}!=""}, ${FUNCTION_LABEL})`,
+            query: FUNCTION_NAMES_QUERY,
             refId: "PrometheusVariableQueryEditor-VariableQuery",
           })
           .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)

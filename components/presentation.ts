@@ -1,0 +1,311 @@
+// PresentationPhase: Grafana beside the pipeline, with datasources, dashboards and alert rules
+// provisioned from files, so `pulumi up` ends on working dashboards. Steps: validate → secrets (admin
+// password, secret key, TLS when Grafana is public) → render the provisioning files → describe the
+// service → put it on the ShippingPhase's host (deployServices) → outputs. Rendering lives in
+// components/presentation and dashboards/; this file wires.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import { deployServices, type ServiceTarget } from "./hosts";
+import {
+  ALERT_DEFAULTS,
+  type AlertOptions,
+  renderAlerting,
+  validateAlertOptions,
+} from "./presentation/alerts";
+import { renderDatasources } from "./presentation/datasources";
+import { GRAFANA_ADMIN_USER, GRAFANA_PORT, type GrafanaTls, grafanaService } from "./presentation/grafana";
+import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
+
+/** Promscale's SQL interface, as the ShippingPhase outputs it (`postgres*`). */
+export interface PostgresConnection {
+  /** Host name on the host's private network (ShippingPhase.postgresHost). */
+  readonly host: pulumi.Input<string>;
+  /** ShippingPhase.postgresPort. */
+  readonly port: pulumi.Input<number>;
+  /** ShippingPhase.postgresDatabase. */
+  readonly database: pulumi.Input<string>;
+  /** A read-only role (ShippingPhase.postgresUser): Grafana users can type any SQL into a panel. */
+  readonly user: pulumi.Input<string>;
+  /** That role's password (secret; ShippingPhase.postgresPassword). */
+  readonly password: pulumi.Input<string>;
+  /** libpq sslmode. Default: `disable` (the database is reachable only on the host's private network). */
+  readonly sslMode?: string;
+}
+
+/** Alert thresholds and where notifications go. */
+export interface Alerts {
+  /** Addresses of the email contact point (needs `smtp`). Default: none (alerts show in Grafana only). */
+  readonly emails?: string[];
+  /** Fire when a function's errors exceed this share of its invocations over 10 minutes. Default: 5. */
+  readonly errorRatePercent?: number;
+  /** Fire when cold starts exceed this share of invocations for 15 minutes. Default: 20. */
+  readonly coldStartRatePercent?: number;
+  /** Fire when p99 duration exceeds this fraction of the function's timeout. Default: 0.8. */
+  readonly durationTimeoutRatio?: number;
+}
+
+/** Mail relay Grafana sends alert emails through. */
+export interface Smtp {
+  /** `host:port` of the relay, e.g. `email-smtp.eu-west-1.amazonaws.com:587`. */
+  readonly host: string;
+  /** User name. Default: none. */
+  readonly user?: string;
+  /** Password (secret). Default: none. */
+  readonly password?: pulumi.Input<string>;
+  /** Sender address of alert emails. */
+  readonly fromAddress: string;
+}
+
+/** A certificate for Grafana to serve HTTPS with. */
+export interface GrafanaCertificate {
+  /** PEM certificate chain. */
+  readonly certificate: pulumi.Input<string>;
+  /** PEM private key (secret). */
+  readonly privateKey: pulumi.Input<string>;
+}
+
+export interface PresentationPhaseArgs {
+  /** Where Grafana runs: the ShippingPhase's host. Default: `docker`. */
+  readonly host?: Host;
+  /** The ShippingPhase's storage; `promscale` adds the SQL datasource. Default: `promscale`. */
+  readonly storage?: Storage;
+  /** The docker settings the ShippingPhase got. Default: the local engine, Grafana bound to 127.0.0.1. */
+  readonly docker?: DockerHost;
+  /** The ec2 settings the ShippingPhase got; `adminCidrs` may reach Grafana (over HTTPS). Default: none (SSM port forwarding). */
+  readonly ec2?: Ec2Host;
+  /** The kubernetes settings the ShippingPhase got. Default: the ambient kubeconfig. */
+  readonly kubernetes?: KubernetesHost;
+  /** docker: ShippingPhase.dockerNetwork. Required on docker. */
+  readonly dockerNetwork?: pulumi.Input<string>;
+  /** kubernetes: ShippingPhase.kubernetesNamespace. Required on kubernetes. */
+  readonly kubernetesNamespace?: pulumi.Input<string>;
+  /** ec2: ShippingPhase.instanceId. Required on ec2. */
+  readonly instanceId?: pulumi.Input<string>;
+  /** PromQL URL as reachable from Grafana (ShippingPhase.prometheusUrl). */
+  readonly prometheusUrl: pulumi.Input<string>;
+  /** Jaeger query URL as reachable from Grafana (ShippingPhase.jaegerUrl). */
+  readonly jaegerUrl: pulumi.Input<string>;
+  /** promscale: the SQL connection. Required with `promscale` storage. */
+  readonly postgres?: PostgresConnection;
+  /** Grafana admin password (secret). Default: generated once (32 characters) and kept. */
+  readonly adminPassword?: pulumi.Input<string>;
+  /** Alert thresholds and contact point. Default: the thresholds in `Alerts`, no contact point. */
+  readonly alerts?: Alerts;
+  /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
+  readonly smtp?: Smtp;
+  /** Function name → timeout in seconds, for the p99-near-timeout alert. Default: none (that alert is left out). */
+  readonly functionTimeouts?: Record<string, number>;
+  /** Certificate Grafana serves HTTPS with. Default: self-signed when Grafana is reachable off the host, else plain HTTP on the host only. */
+  readonly certificate?: GrafanaCertificate;
+  /** Size of Grafana's data volume in GiB. Default: 2. */
+  readonly dataVolumeSizeGb?: number;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Whether Grafana can be reached from outside its host, and so must speak HTTPS. Pure. */
+export function grafanaIsPublic(args: PresentationPhaseArgs): boolean {
+  switch (args.host ?? Host.Docker) {
+    case Host.Ec2:
+      return (args.ec2?.adminCidrs ?? []).length > 0;
+    case Host.Docker:
+      return !LOOPBACK.test(args.docker?.bindAddress ?? "127.0.0.1");
+    case Host.Kubernetes:
+      // A ClusterIP service: reached with `kubectl port-forward` through the API server's TLS.
+      return false;
+  }
+}
+
+/** Alert options with defaults applied (timeouts converted to ms). Pure. */
+export function resolveAlertOptions(args: PresentationPhaseArgs): AlertOptions {
+  const a = args.alerts ?? {};
+  return {
+    emails: a.emails ?? [],
+    errorRatePercent: a.errorRatePercent ?? ALERT_DEFAULTS.errorRatePercent,
+    coldStartRatePercent: a.coldStartRatePercent ?? ALERT_DEFAULTS.coldStartRatePercent,
+    durationTimeoutRatio: a.durationTimeoutRatio ?? ALERT_DEFAULTS.durationTimeoutRatio,
+    functionTimeoutsMs: Object.fromEntries(
+      Object.entries(args.functionTimeouts ?? {}).map(([fn, s]) => [fn, Math.round(s * 1000)]),
+    ),
+  };
+}
+
+/** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
+export function validatePresentationArgs(args: PresentationPhaseArgs): string[] {
+  const problems = validateAlertOptions(resolveAlertOptions(args));
+  const host = args.host ?? Host.Docker;
+  const storage = args.storage ?? Storage.Promscale;
+  if (!Object.values(Host).includes(host))
+    problems.push(`host: "${host}" is not one of ${Object.values(Host).join(", ")}`);
+  if (!Object.values(Storage).includes(storage)) {
+    problems.push(`storage: "${storage}" is not one of ${Object.values(Storage).join(", ")}`);
+  }
+  const fact: Record<Host, [keyof PresentationPhaseArgs, string]> = {
+    [Host.Docker]: ["dockerNetwork", "ShippingPhase.dockerNetwork"],
+    [Host.Kubernetes]: ["kubernetesNamespace", "ShippingPhase.kubernetesNamespace"],
+    [Host.Ec2]: ["instanceId", "ShippingPhase.instanceId"],
+  };
+  if (fact[host] && args[fact[host][0]] === undefined) {
+    problems.push(
+      `${fact[host][0]}: required on host ${host}; pass ${fact[host][1]} so Grafana runs beside the pipeline`,
+    );
+  }
+  if (storage === Storage.Promscale && args.postgres === undefined) {
+    problems.push(
+      "postgres: required with storage promscale; pass ShippingPhase's postgresHost/Port/Database/User/Password",
+    );
+  }
+  if (storage === Storage.Prometheus && args.postgres !== undefined) {
+    problems.push(
+      "postgres: only used with storage promscale (Prometheus has no SQL); remove it or set storage promscale",
+    );
+  }
+  if ((args.alerts?.emails ?? []).length > 0 && args.smtp === undefined) {
+    problems.push(
+      "alerts.emails: Grafana needs a mail relay to send them; set smtp {host, fromAddress, user, password} or remove alerts.emails",
+    );
+  }
+  if (args.smtp && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(args.smtp.host)) {
+    problems.push(
+      `smtp.host: "${args.smtp.host}" must be host:port, e.g. email-smtp.eu-west-1.amazonaws.com:587`,
+    );
+  }
+  if (args.smtp && !/^[^@\s]+@[^@\s]+$/.test(args.smtp.fromAddress)) {
+    problems.push(`smtp.fromAddress: "${args.smtp.fromAddress}" is not an email address`);
+  }
+  const size = args.dataVolumeSizeGb;
+  if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size <= 1000)) {
+    problems.push(`dataVolumeSizeGb: ${size} must be a whole number of GiB between 1 and 1000`);
+  }
+  return problems;
+}
+
+/** The committed dashboard JSON files (generated by `npm run build:dashboards`). */
+export function committedDashboards(): Record<string, string> {
+  const dir = path.join(__dirname, "..", "dashboards");
+  return Object.fromEntries(
+    fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .sort()
+      .map((f) => [path.basename(f, ".json"), fs.readFileSync(path.join(dir, f), "utf8")]),
+  );
+}
+
+export class PresentationPhase extends pulumi.ComponentResource {
+  /** URL to open Grafana at (for ec2 without adminCidrs and kubernetes: after port forwarding, see docs/presentation.md). */
+  public readonly grafanaUrl: pulumi.Output<string>;
+  /** Grafana admin user. */
+  public readonly grafanaAdminUser: pulumi.Output<string>;
+  /** Grafana admin password (secret). */
+  public readonly grafanaAdminPassword: pulumi.Output<string>;
+
+  constructor(name: string, args: PresentationPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("firefly:index:PresentationPhase", name, {}, opts);
+    const problems = validatePresentationArgs(args);
+    if (problems.length > 0) throw new Error(`PresentationPhase ${name}:\n- ${problems.join("\n- ")}`);
+    const host = args.host ?? Host.Docker;
+    const storage = args.storage ?? Storage.Promscale;
+
+    const generated = (role: string, length: number) =>
+      new random.RandomPassword(`${name}-${role}`, { length, special: false }, { parent: this }).result;
+    const adminPassword = pulumi.secret(args.adminPassword ?? generated("admin-password", 32));
+    const secretKey = pulumi.secret(generated("secret-key", 40));
+    const certificate = args.certificate ?? (grafanaIsPublic(args) ? this.selfSigned(name) : undefined);
+
+    const pg = args.postgres;
+    const datasources = pulumi
+      .all([args.prometheusUrl, args.jaegerUrl, pg?.host, pg?.port, pg?.database, pg?.user])
+      .apply(([prometheusUrl, jaegerUrl, host, port, database, user]) =>
+        renderDatasources({
+          prometheusUrl,
+          jaegerUrl,
+          sql:
+            storage === Storage.Promscale && pg
+              ? {
+                  host: host!,
+                  port: port!,
+                  database: database!,
+                  user: user!,
+                  sslMode: pg.sslMode ?? "disable",
+                }
+              : undefined,
+        }),
+      );
+
+    const service = grafanaService({
+      datasources,
+      alerting: renderAlerting(resolveAlertOptions(args)),
+      dashboards: committedDashboards(),
+      adminPassword,
+      secretKey,
+      tls: certificate,
+      sqlPassword: pg ? pulumi.secret(pg.password) : undefined,
+      smtp: args.smtp,
+      dataVolumeSizeGb: args.dataVolumeSizeGb,
+    });
+    const target: ServiceTarget = {
+      host,
+      docker: args.docker,
+      dockerNetwork: args.dockerNetwork,
+      kubernetes: args.kubernetes,
+      kubernetesNamespace: args.kubernetesNamespace,
+      instanceId: args.instanceId,
+    };
+    deployServices(`${name}-grafana`, target, [service], { parent: this });
+
+    this.grafanaUrl = this.url(name, args, certificate !== undefined);
+    this.grafanaAdminUser = pulumi.output(GRAFANA_ADMIN_USER);
+    this.grafanaAdminPassword = adminPassword;
+    this.registerOutputs({
+      grafanaUrl: this.grafanaUrl,
+      grafanaAdminUser: this.grafanaAdminUser,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+    });
+  }
+
+  // Without a domain no trusted certificate can be had; a self-signed one still keeps the password and
+  // session off the wire in clear text (the browser asks once to trust it).
+  private selfSigned(name: string): GrafanaTls {
+    const key = new tls.PrivateKey(
+      `${name}-tls-key`,
+      { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      { parent: this },
+    );
+    const cert = new tls.SelfSignedCert(
+      `${name}-tls-cert`,
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "firefly-grafana", organization: "Firefly" },
+        validityPeriodHours: 24 * 365,
+        earlyRenewalHours: 24 * 30,
+        allowedUses: ["key_encipherment", "digital_signature", "server_auth"],
+      },
+      { parent: this },
+    );
+    return { certificate: cert.certPem, privateKey: pulumi.secret(key.privateKeyPem) };
+  }
+
+  private url(name: string, args: PresentationPhaseArgs, https: boolean): pulumi.Output<string> {
+    const scheme = https ? "https" : "http";
+    const local = pulumi.output(`${scheme}://localhost:${GRAFANA_PORT}`);
+    switch (args.host ?? Host.Docker) {
+      case Host.Docker: {
+        const bind = args.docker?.bindAddress ?? "127.0.0.1";
+        return pulumi.output(`${scheme}://${bind.includes(":") ? `[${bind}]` : bind}:${GRAFANA_PORT}`);
+      }
+      case Host.Ec2: {
+        if (!grafanaIsPublic(args)) return local;
+        const instance = aws.ec2.getInstanceOutput({ instanceId: args.instanceId! }, { parent: this });
+        return pulumi.interpolate`${scheme}://${instance.publicIp}:${GRAFANA_PORT}`;
+      }
+      case Host.Kubernetes:
+        return local;
+    }
+    throw new Error(`PresentationPhase ${name}: unknown host`);
+  }
+}
