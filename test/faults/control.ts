@@ -132,12 +132,14 @@ export class ManagedProcess {
     await this.exited;
   }
 
-  /** The last lines of the process's log, for failure messages. */
-  tail(lines = 30): string {
+  /** The last warnings and errors of the process's log, for failure messages. */
+  tail(lines = 10): string {
     try {
-      return fs.readFileSync(this.logFile, "utf8").split("\n").slice(-lines).join("\n");
+      const log = fs.readFileSync(this.logFile, "utf8").split("\n");
+      const notable = log.filter((l) => /\b(warn|error|fatal|panic)\b/i.test(l));
+      return `${this.spec.name} log (${this.logFile}), last warnings/errors:\n${notable.slice(-lines).join("\n")}`;
     } catch {
-      return "(no log)";
+      return `${this.spec.name}: no log`;
     }
   }
 }

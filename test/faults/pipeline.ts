@@ -5,12 +5,13 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { stringify } from "yaml";
 import {
   COLLECTOR_HEALTH_PATH,
   COLLECTOR_SECRET_ENV,
   type CollectorConfigOptions,
   type CollectorPorts,
-  renderCollectorConfig,
+  collectorConfigObject,
 } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
 import { freePort, httpGet, ManagedProcess, tempDir } from "./control";
@@ -38,6 +39,8 @@ const up = async (url: string) => (await httpGet(url, 2_000)).status === 200;
 /** Starts Prometheus, the trace store and the collector; `overrides` tune the rendered collector config. */
 export async function startFaultPipeline(
   overrides: Partial<CollectorConfigOptions> = {},
+  /** Changes the rendered config before it is written: for trying a design fix, never in a test. */
+  edit: (config: Record<string, any>) => void = () => undefined,
 ): Promise<FaultPipeline> {
   const dir = tempDir("pipeline");
   const ports: CollectorPorts = {
@@ -74,20 +77,19 @@ export async function startFaultPipeline(
   const traceStore = new TraceStore(await freePort());
 
   const configFile = path.join(dir, "collector.yaml");
-  fs.writeFileSync(
-    configFile,
-    renderCollectorConfig({
-      storage: Storage.Prometheus,
-      metricsWriteUrl: `${prometheusUrl}/api/v1/write`,
-      traceEndpoint: traceStore.endpoint,
-      // Everything is kept, so "stored" can be compared with "sent"; the rest is the shipped default.
-      samplingPercent: 100,
-      fileStorageDir: path.join(dir, "queue"),
-      bindAddress: "127.0.0.1",
-      ports,
-      ...overrides,
-    }),
-  );
+  const config = collectorConfigObject({
+    storage: Storage.Prometheus,
+    metricsWriteUrl: `${prometheusUrl}/api/v1/write`,
+    traceEndpoint: traceStore.endpoint,
+    // Everything is kept, so "stored" can be compared with "sent"; the rest is the shipped default.
+    samplingPercent: 100,
+    fileStorageDir: path.join(dir, "queue"),
+    bindAddress: "127.0.0.1",
+    ports,
+    ...overrides,
+  });
+  edit(config);
+  fs.writeFileSync(configFile, stringify(config, { lineWidth: 0 }));
   const collector = new ManagedProcess(
     {
       name: "collector",
