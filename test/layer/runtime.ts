@@ -1,0 +1,284 @@
+/**
+ * Lambda Runtime API harness: runs a handler the way Lambda does, with the real runtime interface
+ * client (aws-lambda-ric) against a Runtime API served by this file, with or without the built layer.
+ *
+ * API
+ *   unpackLayer(zip = LAYER_ZIP): Promise<string>
+ *       Unzips the built layer once per process into a temp dir standing in for /opt; returns its path.
+ *   startFunction(options: FunctionOptions): Promise<LambdaFunction>
+ *       Starts a Runtime API server on loopback and the runtime process, and waits for init to end
+ *       (the runtime's first GET /next), or rejects with the init error / exit code and the log.
+ *       options.mode:     "redirect" – handler = <opt>/firefly/handler.handler, FIREFLY_HANDLER = options.handler
+ *                         "wrapper"  – AWS_LAMBDA_EXEC_WRAPPER = <opt>/firefly-wrapper, handler unchanged
+ *                         "none"     – no layer at all (baseline)
+ *       options.taskRoot: the function's code directory (LAMBDA_TASK_ROOT, the runtime's cwd)
+ *       options.handler:  the function's own handler, e.g. "index.handler" or "src/app.main"
+ *       options.env:      extra environment (OTEL_*, FIREFLY_*, …); Lambda's own variables are set here
+ *       options.functionName (default "fixture"), options.timeoutMs (invocation deadline, default 30000)
+ *   fn.initDurationMs   process start → first GET /next: what Lambda reports as Init Duration
+ *   fn.invoke(event, { clientContext?, traceId?, timeoutMs? }): Promise<InvokeResult>
+ *       Queues one invocation and resolves with { requestId, ok, result | error, durationMs } where
+ *       durationMs runs from handing the event to the runtime to receiving its response.
+ *   fn.log              everything the runtime process wrote to stdout and stderr so far
+ *   fn.stop(): Promise<void>  kills the runtime process and closes the server
+ * Each function gets its own server and process, so many can run side by side.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, statSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+
+export const LAYER_ZIP = path.resolve(__dirname, "../../layer/dist/firefly-layer.zip");
+export const RIC_BIN = require.resolve("aws-lambda-ric/bin/index.mjs");
+const API = "/2018-06-01/runtime";
+
+export type LayerMode = "redirect" | "wrapper" | "none";
+
+export interface FunctionOptions {
+  readonly mode: LayerMode;
+  readonly taskRoot: string;
+  readonly handler: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly functionName?: string;
+  readonly timeoutMs?: number;
+  readonly layerZip?: string;
+}
+
+export interface InvokeOptions {
+  /** Sent as Lambda-Runtime-Client-Context (what a synchronous SDK Invoke's ClientContext becomes). */
+  readonly clientContext?: Record<string, unknown>;
+  /** X-Ray header; defaults to one with Sampled=0, which is what Lambda sends with active tracing off. */
+  readonly traceId?: string;
+  readonly timeoutMs?: number;
+}
+
+export interface InvokeResult {
+  readonly requestId: string;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: { errorType?: string; errorMessage?: string; [key: string]: unknown };
+  readonly durationMs: number;
+}
+
+export interface LambdaFunction {
+  readonly initDurationMs: number;
+  readonly functionArn: string;
+  readonly log: string;
+  readonly exited: boolean;
+  invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
+  stop(): Promise<void>;
+}
+
+const unpacked = new Map<string, string>();
+
+export function unpackLayer(zip: string = LAYER_ZIP): string {
+  const key = `${zip}:${statSync(zip).mtimeMs}`;
+  const cached = unpacked.get(key);
+  if (cached) return cached;
+  const dir = mkdtempSync(path.join(tmpdir(), "firefly-opt-"));
+  execFileSync("unzip", ["-q", zip, "-d", dir]);
+  unpacked.set(key, dir);
+  return dir;
+}
+
+interface Pending {
+  id: string;
+  body: string;
+  headers: Record<string, string>;
+  sentAt?: number;
+  resolve: (r: InvokeResult) => void;
+}
+
+export async function startFunction(options: FunctionOptions): Promise<LambdaFunction> {
+  const functionName = options.functionName ?? "fixture";
+  const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`;
+  const queue: Pending[] = [];
+  const inflight = new Map<string, Pending>();
+  let waitingNext: http.ServerResponse | undefined;
+  let firstNextAt: number | undefined;
+  let initError: string | undefined;
+  let onInitDone: (() => void) | undefined;
+
+  const dispatch = () => {
+    if (!waitingNext || queue.length === 0) return;
+    const p = queue.shift()!;
+    const res = waitingNext;
+    waitingNext = undefined;
+    inflight.set(p.id, p);
+    p.sentAt = performance.now();
+    res.writeHead(200, { "content-type": "application/json", ...p.headers }).end(p.body);
+  };
+
+  const finish = (id: string, ok: boolean, body: string) => {
+    const p = inflight.get(id);
+    if (!p) return;
+    inflight.delete(id);
+    let parsed: unknown = body;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      // non-JSON response bodies (e.g. streaming) stay text
+    }
+    const durationMs = performance.now() - (p.sentAt ?? performance.now());
+    p.resolve(
+      ok
+        ? { requestId: id, ok, result: parsed, durationMs }
+        : { requestId: id, ok, error: parsed as InvokeResult["error"], durationMs },
+    );
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const url = req.url ?? "";
+      if (req.method === "GET" && url === `${API}/invocation/next`) {
+        if (firstNextAt === undefined) {
+          firstNextAt = performance.now();
+          onInitDone?.();
+        }
+        waitingNext = res;
+        dispatch();
+        return;
+      }
+      const m = url.match(/^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/);
+      if (req.method === "POST" && m) {
+        res.writeHead(202).end();
+        finish(decodeURIComponent(m[1]), m[2] === "response", body);
+        return;
+      }
+      if (req.method === "POST" && url === `${API}/init/error`) {
+        initError = body;
+        res.writeHead(202).end();
+        onInitDone?.();
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const runtimeApi = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const opt = options.mode === "none" ? undefined : unpackLayer(options.layerZip);
+  const runtimeHandler = options.mode === "redirect" ? `${opt}/firefly/handler.handler` : options.handler;
+  // The variables Lambda sets for a Node.js function (the ones the runtime and the layer read).
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    LANG: "en_US.UTF-8",
+    TZ: ":UTC",
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
+    LAMBDA_TASK_ROOT: options.taskRoot,
+    LAMBDA_RUNTIME_DIR: path.dirname(RIC_BIN),
+    _HANDLER: runtimeHandler,
+    AWS_REGION: "us-east-1",
+    AWS_DEFAULT_REGION: "us-east-1",
+    AWS_EXECUTION_ENV: "AWS_Lambda_nodejs20.x",
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "128",
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `2026/01/01/[$LATEST]${randomUUID().replaceAll("-", "")}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    NODE_PATH: opt ? `${opt}/nodejs/node20/node_modules:${opt}/nodejs/node_modules` : "",
+    ...(options.mode === "redirect" ? { FIREFLY_HANDLER: options.handler } : {}),
+    ...(options.mode === "wrapper" ? { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/firefly-wrapper` } : {}),
+    ...options.env,
+  };
+  // Lambda's bootstrap runs `exec $AWS_LAMBDA_EXEC_WRAPPER node … runtime` when the wrapper is set.
+  const command = [process.execPath, RIC_BIN, runtimeHandler];
+  if (options.mode === "wrapper") command.unshift(`${opt}/firefly-wrapper`);
+
+  let log = "";
+  let exited = false;
+  const startedAt = performance.now();
+  const child: ChildProcess = spawn(command[0], command.slice(1), {
+    cwd: options.taskRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d) => {
+    log += d;
+  });
+  child.stderr?.on("data", (d) => {
+    log += d;
+  });
+
+  const stop = async () => {
+    if (!exited) {
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      await gone;
+    }
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+
+  let failExited: ((code: number | null) => void) | undefined;
+  child.on("exit", (code) => {
+    exited = true;
+    failExited?.(code);
+    for (const p of [...inflight.values(), ...queue.splice(0)]) {
+      p.resolve({
+        requestId: p.id,
+        ok: false,
+        error: { errorType: "Runtime.ExitError", errorMessage: `exit ${code}` },
+        durationMs: 0,
+      });
+    }
+    inflight.clear();
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onInitDone = () => (initError ? reject(new Error(`init error: ${initError}`)) : resolve());
+      failExited = (code) => reject(new Error(`runtime exited with ${code} during init`));
+      if (exited) failExited(child.exitCode);
+    });
+  } catch (error) {
+    await stop();
+    (error as Error).message += `\n--- runtime log ---\n${log}`;
+    throw error;
+  }
+  failExited = undefined;
+  const initDurationMs = firstNextAt! - startedAt;
+
+  return {
+    initDurationMs,
+    functionArn,
+    get log() {
+      return log;
+    },
+    get exited() {
+      return exited;
+    },
+    invoke(event, invokeOptions = {}) {
+      const id = randomUUID();
+      const headers: Record<string, string> = {
+        "lambda-runtime-aws-request-id": id,
+        "lambda-runtime-deadline-ms": String(
+          Date.now() + (invokeOptions.timeoutMs ?? options.timeoutMs ?? 30000),
+        ),
+        "lambda-runtime-invoked-function-arn": functionArn,
+        "lambda-runtime-trace-id":
+          invokeOptions.traceId ??
+          "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0",
+      };
+      if (invokeOptions.clientContext)
+        headers["lambda-runtime-client-context"] = JSON.stringify(invokeOptions.clientContext);
+      return new Promise<InvokeResult>((resolve) => {
+        if (exited) {
+          resolve({ requestId: id, ok: false, error: { errorType: "Runtime.ExitError" }, durationMs: 0 });
+          return;
+        }
+        queue.push({ id, body: JSON.stringify(event), headers, resolve });
+        dispatch();
+      });
+    },
+    stop,
+  };
+}
