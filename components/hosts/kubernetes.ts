@@ -1,7 +1,7 @@
 // The kubernetes host: ServiceSpec[] → raw manifests (pure, tested directly), then one typed resource
 // per manifest so previews and mocks see every object (a Helm chart or ConfigGroup would be opaque).
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { HttpRoute, ServiceSpec } from "./spec";
 
 export const DEFAULT_NAMESPACE = "firefly";
@@ -134,10 +134,13 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
         kind: "Secret",
         metadata: meta(`${spec.name}-secrets`, spec),
         type: "Opaque",
-        stringData: {
-          ...(spec.secretEnv ?? {}),
-          ...Object.fromEntries(secretFiles.map((f) => [fileKey(f.path), f.content])),
-        },
+        // Wrapped here too: the provider marks Secret data secret, but only once it runs.
+        stringData: Object.fromEntries(
+          [
+            ...Object.entries(spec.secretEnv ?? {}),
+            ...secretFiles.map((f) => [fileKey(f.path), f.content] as const),
+          ].map(([k, v]) => [k, pulumi.secret(v)]),
+        ),
       });
     }
     const selector = { matchLabels: labels(spec) };

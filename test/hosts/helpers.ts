@@ -1,0 +1,46 @@
+// Shared by the host and shipping tests: resolve Outputs outside the engine, a sample service list.
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceSpec } from "../../components/hosts/spec";
+
+/** Resolves an Output (or plain value) created outside a Pulumi program. */
+export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
+  return new Promise((done) => pulumi.output(value).apply((v) => done(v as pulumi.Unwrap<T>)));
+}
+
+export const SECRET_PASSWORD = "s3cret-Password-4242";
+
+/** A store with a volume and secrets, and a public ingest service that depends on it. */
+export function sampleServices(): ServiceSpec[] {
+  return [
+    {
+      name: "store",
+      image: "example/store:1.0",
+      env: { MODE: "single" },
+      secretEnv: { STORE_PASSWORD: pulumi.secret(SECRET_PASSWORD) },
+      ports: [{ name: "db", container: 5432, protocol: "tcp" }],
+      volumes: [{ name: "store-data", mountPath: "/data", sizeGb: 7, owner: "1000:1000" }],
+      files: [
+        { path: "/etc/store/store.conf", content: "listen = 0.0.0.0\n" },
+        { path: "/etc/store/tls.key", content: pulumi.secret("-----KEY-----"), secret: true },
+      ],
+      health: { port: 5432, path: "/ready" },
+      resources: { cpu: 1, memoryMb: 512 },
+      user: "1000:1000",
+      stateful: true,
+      amd64Only: true,
+    },
+    {
+      name: "ingest",
+      image: "example/ingest:2.0",
+      args: ["--config=/etc/ingest.yaml"],
+      ports: [
+        { name: "http", container: 4318, public: true, protocol: "http" },
+        { name: "admin", container: 9999, protocol: "http" },
+      ],
+      files: [{ path: "/etc/ingest.yaml", content: "receivers: {}\n" }],
+      resources: { cpu: 0.5, memoryMb: 256 },
+      dependsOn: ["store"],
+      replicas: 2,
+    },
+  ];
+}
