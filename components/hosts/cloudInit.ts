@@ -17,7 +17,7 @@ export interface BootstrapOptions {
 const RELEASES = "https://github.com/docker/compose/releases/download";
 
 export function renderBootstrapScript(options: BootstrapOptions): string {
-  const serial = options.dataVolumeId.replace("-", "");
+  const serial = options.dataVolumeId.replaceAll("-", "");
   return `#!/bin/bash
 # Firefly ec2 bootstrap: Docker, Compose, the data volume and the shared network.
 set -euo pipefail
