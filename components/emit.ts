@@ -1,0 +1,145 @@
+// EmitPhase: everything on the AWS side that makes functions emit telemetry. Publishes the Firefly layer,
+// merges it into the existing functions named in `functions` (restored on destroy), and streams
+// AWS/Lambda metrics through a Metric Stream and Firehose to the collector. Functions declared in the same
+// program are instrumented by `fireflyTransform` / `instrumentFunctionArgs` (exported below).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_METRIC_NAMES, InstrumentationMode } from "./config";
+import { InstrumentedFunction } from "./emit/existingFunction";
+import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer";
+import { validateMetricNames, validateMetricsDelivery } from "./emit/metrics";
+import { createMetricsDelivery } from "./emit/metricsDelivery";
+
+export { fireflyTransform, type InstrumentationInputs, instrumentFunctionArgs } from "./emit/functionArgs";
+export { validateMetricsDelivery } from "./emit/metrics";
+
+/** Defaults of {@link EmitPhaseArgs}, in one place. */
+export const EMIT_DEFAULTS = {
+  layerZipPath: DEFAULT_LAYER_ZIP,
+  layerName: "firefly",
+  instrumentation: InstrumentationMode.Handler,
+  metrics: false,
+  metricNames: DEFAULT_METRIC_NAMES,
+};
+
+export interface EmitPhaseArgs {
+  /** Path of the built layer zip. Default: the package's `layer/dist/firefly-layer.zip` (`npm run build:layer`). */
+  readonly layerZipPath?: string;
+  /** Name the layer is published under (one per account and region; use another per stack sharing one). Default: `firefly`. */
+  readonly layerName?: string;
+  /** OTLP/HTTP base URL functions send traces to (the layer appends `/v1/traces`). */
+  readonly otlpEndpoint: pulumi.Input<string>;
+  /** Bearer token functions present to the OTLP endpoint; kept as a secret. Default: none (no auth header). */
+  readonly otlpToken?: pulumi.Input<string>;
+  /** Public HTTPS URL (port 443) Firehose posts metrics to, i.e. the collector's Firehose route. Required when `metrics` is on. Default: none. */
+  readonly firehoseUrl?: pulumi.Input<string>;
+  /** Access key Firehose presents to the collector; kept as a secret. Required when `metrics` is on. Default: none. */
+  readonly firehoseAccessKey?: pulumi.Input<string>;
+  /** Names or ARNs of existing Lambda functions (not managed by this stack) to instrument. Default: none. */
+  readonly functions?: string[];
+  /** Stream AWS/Lambda metrics through a Metric Stream and Firehose. Default: false. */
+  readonly metrics?: boolean;
+  /** AWS/Lambda metric names to stream (each costs per update). Default: Invocations, Errors, Throttles, Duration, ConcurrentExecutions. */
+  readonly metricNames?: string[];
+  /** How functions load the layer. Default: `handler` (handler redirection). */
+  readonly instrumentation?: InstrumentationMode;
+  /** `OTEL_TRACES_SAMPLER` for instrumented functions. Default: unset (the layer's default; sampling happens at the gateway). */
+  readonly sampler?: string;
+  /** `OTEL_TRACES_SAMPLER_ARG`. Default: unset. */
+  readonly samplerArg?: string;
+  /** `FIREFLY_FLUSH_TIMEOUT_MS`: longest an invocation waits for its spans to export. Default: unset (the layer's default). */
+  readonly flushTimeoutMs?: number;
+}
+
+/** Region of a function ARN (`arn:<partition>:lambda:<region>:…`), else the stack's region. */
+function functionRegion(nameOrArn: string, stackRegion: pulumi.Output<string>): pulumi.Input<string> {
+  const parts = nameOrArn.split(":");
+  return nameOrArn.startsWith("arn:") ? parts[3] : stackRegion;
+}
+
+/** The function's name alone: switching between name and ARN keeps the same resource (and its state). */
+function functionShortName(nameOrArn: string): string {
+  const parts = nameOrArn.split(":");
+  const i = parts.indexOf("function");
+  return i >= 0 ? parts[i + 1] : nameOrArn;
+}
+
+export class EmitPhase extends pulumi.ComponentResource {
+  /** Versioned ARN of the published Firefly layer. */
+  public readonly layerArn: pulumi.Output<string>;
+  /** ARNs of the existing functions that were instrumented (skipped ones are reported as warnings). */
+  public readonly instrumentedFunctions: pulumi.Output<string[]>;
+  /** ARN of the Firehose delivery stream, when metrics are on. */
+  public readonly deliveryStreamArn: pulumi.Output<string | undefined>;
+  /** Name of the CloudWatch Metric Stream, when metrics are on. */
+  public readonly metricStreamName: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: EmitPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("firefly:index:EmitPhase", name, {}, opts);
+
+    // Validate everything before the first resource exists.
+    const metrics = args.metrics ?? EMIT_DEFAULTS.metrics;
+    validateMetricsDelivery({
+      metrics,
+      firehoseUrl: args.firehoseUrl,
+      firehoseAccessKey: args.firehoseAccessKey,
+    });
+    const metricNames = validateMetricNames(args.metricNames ?? EMIT_DEFAULTS.metricNames);
+    const layerName = validateLayerName(args.layerName ?? EMIT_DEFAULTS.layerName);
+    const functions = [...new Set(args.functions ?? [])];
+    const shortNames = functions.map(functionShortName);
+    const clash = shortNames.find((n, i) => shortNames.indexOf(n) !== i);
+    if (clash) {
+      throw new Error(
+        `EmitPhase functions names the function ${clash} twice (by name and by ARN?). List it once.`,
+      );
+    }
+
+    const layer = publishLayer(name, layerName, args.layerZipPath ?? EMIT_DEFAULTS.layerZipPath, this);
+    const settings = {
+      layerArn: layer.arn,
+      mode: args.instrumentation ?? EMIT_DEFAULTS.instrumentation,
+      otlpEndpoint: args.otlpEndpoint,
+      otlpToken: args.otlpToken === undefined ? undefined : pulumi.secret(args.otlpToken),
+      sampler: args.sampler,
+      samplerArg: args.samplerArg,
+      flushTimeoutMs: args.flushTimeoutMs,
+    };
+
+    const stackRegion = aws.getRegionOutput({}, { parent: this }).region;
+    const instrumented = functions.map(
+      (fn, i) =>
+        new InstrumentedFunction(
+          `${name}-fn-${shortNames[i]}`,
+          { functionName: fn, region: functionRegion(fn, stackRegion), settings },
+          { parent: this },
+        ),
+    );
+    this.instrumentedFunctions = pulumi
+      .all(instrumented.map((f) => pulumi.all([f.functionArn, f.skipped])))
+      .apply((results) => {
+        for (const [arn, why] of results) {
+          if (why) pulumi.log.warn(`Firefly leaves Lambda function ${arn} uninstrumented: ${why}.`, this);
+        }
+        return results.filter(([, why]) => !why).map(([arn]) => arn);
+      });
+
+    const delivery = metrics
+      ? createMetricsDelivery(
+          name,
+          { firehoseUrl: args.firehoseUrl!, firehoseAccessKey: args.firehoseAccessKey!, metricNames },
+          this,
+        )
+      : undefined;
+
+    this.layerArn = layer.arn;
+    this.deliveryStreamArn = pulumi.output(delivery?.deliveryStream.arn);
+    this.metricStreamName = pulumi.output(delivery?.metricStream.name);
+    this.registerOutputs({
+      layerArn: this.layerArn,
+      instrumentedFunctions: this.instrumentedFunctions,
+      deliveryStreamArn: this.deliveryStreamArn,
+      metricStreamName: this.metricStreamName,
+    });
+  }
+}

@@ -1,0 +1,191 @@
+// The metrics path as resources: CloudWatch Metric Stream (AWS/Lambda) → Firehose (HTTP endpoint: the
+// collector) with failed batches backed up to a private, encrypted, expiring S3 bucket. Every role may do
+// one thing to one resource. The settings come from ./metrics, where they are tested as plain values.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  FIREHOSE_DEFAULTS,
+  firehosePolicy,
+  logStreamArn,
+  metricStreamPolicy,
+  metricStreamSelection,
+  OUTPUT_FORMAT,
+  trustPolicy,
+} from "./metrics";
+
+export interface MetricsDeliveryArgs {
+  firehoseUrl: pulumi.Input<string>;
+  firehoseAccessKey: pulumi.Input<string>;
+  metricNames: readonly string[];
+}
+
+export interface MetricsDelivery {
+  deliveryStream: aws.kinesis.FirehoseDeliveryStream;
+  metricStream: aws.cloudwatch.MetricStream;
+  backupBucket: aws.s3.Bucket;
+}
+
+const LOG_STREAM = "DestinationDelivery";
+
+function backupBucket(name: string, parent: pulumi.Resource): aws.s3.Bucket {
+  const opts = { parent };
+  // Holds only batches the collector refused for two hours; destroying the stack should not get stuck on it.
+  const bucket = new aws.s3.Bucket(`${name}-backup`, { forceDestroy: true }, opts);
+  new aws.s3.BucketPublicAccessBlock(
+    `${name}-backup-private`,
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    opts,
+  );
+  new aws.s3.BucketServerSideEncryptionConfiguration(
+    `${name}-backup-encryption`,
+    {
+      bucket: bucket.id,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+    },
+    opts,
+  );
+  new aws.s3.BucketLifecycleConfiguration(
+    `${name}-backup-expiry`,
+    {
+      bucket: bucket.id,
+      rules: [
+        {
+          id: "expire-failed-batches",
+          status: "Enabled",
+          filter: {},
+          expiration: { days: FIREHOSE_DEFAULTS.backupRetentionDays },
+          abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+        },
+      ],
+    },
+    opts,
+  );
+  new aws.s3.BucketPolicy(
+    `${name}-backup-tls-only`,
+    {
+      bucket: bucket.id,
+      policy: bucket.arn.apply((arn) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "DenyPlainHttp",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: [arn, `${arn}/*`],
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+          ],
+        }),
+      ),
+    },
+    opts,
+  );
+  return bucket;
+}
+
+export function createMetricsDelivery(
+  name: string,
+  args: MetricsDeliveryArgs,
+  parent: pulumi.Resource,
+): MetricsDelivery {
+  const selection = metricStreamSelection(args.metricNames);
+  const opts = { parent };
+  const partition = aws.getPartitionOutput({}, opts).partition;
+  const accountId = aws.getCallerIdentityOutput({}, opts).accountId;
+  const region = aws.getRegionOutput({}, opts).region;
+
+  const bucket = backupBucket(name, parent);
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-firehose-logs`,
+    { retentionInDays: FIREHOSE_DEFAULTS.logRetentionDays },
+    opts,
+  );
+  const logStream = new aws.cloudwatch.LogStream(
+    `${name}-firehose-log-stream`,
+    { logGroupName: logGroup.name, name: LOG_STREAM },
+    opts,
+  );
+
+  const firehoseRole = new aws.iam.Role(
+    `${name}-firehose-role`,
+    { assumeRolePolicy: accountId.apply((id) => trustPolicy("firehose.amazonaws.com", id)) },
+    opts,
+  );
+  const firehoseRolePolicy = new aws.iam.RolePolicy(
+    `${name}-firehose-policy`,
+    {
+      role: firehoseRole.id,
+      policy: pulumi
+        .all([bucket.arn, partition, region, accountId, logGroup.name, logStream.name])
+        .apply(([bucketArn, p, r, a, group, stream]) =>
+          firehosePolicy(bucketArn, logStreamArn(p, r, a, group, stream)),
+        ),
+    },
+    opts,
+  );
+
+  const logging = { enabled: true, logGroupName: logGroup.name, logStreamName: logStream.name };
+  const deliveryStream = new aws.kinesis.FirehoseDeliveryStream(
+    `${name}-firehose`,
+    {
+      destination: "http_endpoint",
+      httpEndpointConfiguration: {
+        name: "Firefly collector",
+        url: args.firehoseUrl,
+        accessKey: pulumi.secret(args.firehoseAccessKey),
+        bufferingInterval: FIREHOSE_DEFAULTS.bufferingIntervalSeconds,
+        bufferingSize: FIREHOSE_DEFAULTS.bufferingSizeMb,
+        retryDuration: FIREHOSE_DEFAULTS.retryDurationSeconds,
+        roleArn: firehoseRole.arn,
+        s3BackupMode: "FailedDataOnly",
+        // The collector's HTTP server decompresses gzip; metric JSON shrinks several-fold.
+        requestConfiguration: { contentEncoding: "GZIP" },
+        cloudwatchLoggingOptions: logging,
+        s3Configuration: {
+          roleArn: firehoseRole.arn,
+          bucketArn: bucket.arn,
+          compressionFormat: "GZIP",
+          bufferingInterval: 300,
+          bufferingSize: 5,
+          cloudwatchLoggingOptions: logging,
+        },
+      },
+    },
+    // Firehose checks its role's permissions when the stream is created.
+    { parent, dependsOn: [firehoseRolePolicy] },
+  );
+
+  const streamRole = new aws.iam.Role(
+    `${name}-metric-stream-role`,
+    {
+      assumeRolePolicy: accountId.apply((id) => trustPolicy("streams.metrics.cloudwatch.amazonaws.com", id)),
+    },
+    opts,
+  );
+  const streamRolePolicy = new aws.iam.RolePolicy(
+    `${name}-metric-stream-policy`,
+    { role: streamRole.id, policy: deliveryStream.arn.apply(metricStreamPolicy) },
+    opts,
+  );
+  const metricStream = new aws.cloudwatch.MetricStream(
+    `${name}-metric-stream`,
+    {
+      firehoseArn: deliveryStream.arn,
+      roleArn: streamRole.arn,
+      outputFormat: OUTPUT_FORMAT,
+      includeFilters: selection.includeFilters,
+      statisticsConfigurations: selection.statisticsConfigurations,
+    },
+    { parent, dependsOn: [streamRolePolicy] },
+  );
+
+  return { deliveryStream, metricStream, backupBucket: bucket };
+}
