@@ -4,6 +4,7 @@
 // retries on non-200 as Firehose does).
 import * as assert from "node:assert/strict";
 import { sleep, waitFor } from "./control";
+import { type DeliveryOutcome, deliver, deliveryFor, storedFunctions } from "./firehose";
 import { record } from "./ledger";
 import { SpanLoad } from "./load";
 import { type FaultPipeline, startFaultPipeline } from "./pipeline";
@@ -22,9 +23,21 @@ describe("fault: storage outage", function () {
     await pipeline?.stop();
   });
 
-  it(`delivers every acknowledged span after both stores were down for ${OUTAGE_S} s`, async () => {
+  it(`stores every acknowledged span and every Firehose request after both stores were down for ${OUTAGE_S} s`, async () => {
     const load = new SpanLoad(pipeline.otlpTracesUrl, pipeline.otlpToken);
     load.start();
+    // Firehose deliveries, one every 500 ms, each retried like Firehose until it gets its 200.
+    const deliveries: Promise<DeliveryOutcome>[] = [];
+    let firehoseRunning = true;
+    const firehoseLoop = (async () => {
+      while (firehoseRunning) {
+        const delivery = deliveryFor(`outage-fn-${deliveries.length}`);
+        deliveries.push(
+          deliver(pipeline.firehoseUrl, pipeline.firehoseKey, delivery, (OUTAGE_S + DRAIN_S) * 1000),
+        );
+        await sleep(500);
+      }
+    })();
     await sleep(3_000);
     await Promise.all([pipeline.traceStore.stop(), pipeline.prometheus.stop()]);
     const downAt = Date.now();
@@ -35,6 +48,18 @@ describe("fault: storage outage", function () {
     const outage = (Date.now() - downAt) / 1000;
     await sleep(3_000);
     await load.stop();
+    firehoseRunning = false;
+    await firehoseLoop;
+    const outcomes = await Promise.all(deliveries);
+    const delivered = outcomes.filter((o) => o.delivered).length;
+    const retried = outcomes.filter((o) => o.attempts > 1).length;
+    const stored = async () => (await storedFunctions(pipeline.prometheusUrl, "outage-fn-")).size;
+    await waitFor(
+      "every delivered Firehose request in Prometheus",
+      async () => (await stored()) >= delivered,
+      30_000,
+    ).catch(() => undefined);
+    const firehoseStored = await stored();
 
     const sent = load.stats.acknowledged;
     const missing = () => [...sent].filter((id) => !pipeline.traceStore.spans.has(id));
@@ -44,15 +69,28 @@ describe("fault: storage outage", function () {
       async () => missing().length === 0,
       DRAIN_S * 1000,
     ).catch(() => undefined);
-    const stored = sent.size - missing().length;
+    const spansStored = sent.size - missing().length;
     record({
       fault: "storage-outage",
       injected: `metric + trace store down ${outage.toFixed(0)} s under load`,
       spansSent: sent.size,
-      spansStored: stored,
-      notes: `${queuedAtRestore} spans queued at restore; ${load.stats.refused + load.stats.failed} requests refused during the outage; drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`,
+      spansStored,
+      firehoseSent: deliveries.length,
+      firehoseStored,
+      notes: `${queuedAtRestore} spans queued at restore; ${load.stats.refused + load.stats.failed} OTLP requests refused; ${retried} Firehose requests retried (${outcomes.reduce((n, o) => n + o.attempts, 0)} attempts); drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`,
     });
     assert.ok(sent.size > 0, "the load generator got no acknowledgement at all");
+    assert.ok(retried > 0, "no Firehose request was refused during the outage: it was not felt");
+    assert.equal(
+      delivered,
+      deliveries.length,
+      "some Firehose requests never got a 200 within the retry duration",
+    );
+    assert.equal(
+      firehoseStored,
+      deliveries.length,
+      `${deliveries.length - firehoseStored} Firehose requests acknowledged but not stored`,
+    );
     assert.ok(queuedAtRestore > 0, "no span was waiting when the stores came back: the outage was not felt");
     assert.equal(
       missing().length,
