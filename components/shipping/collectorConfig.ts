@@ -197,12 +197,12 @@ const CLOUDWATCH_TRANSFORM = {
     {
       context: "datapoint",
       statements: [
-        'merge_maps(attributes, attributes["Dimensions"], "upsert") where attributes["Dimensions"] != nil',
-        'delete_key(attributes, "Dimensions")',
-        'delete_key(attributes, "MetricName")',
-        'delete_key(attributes, "Namespace")',
-        'set(attributes["region"], resource.attributes["cloud.region"])',
-        'set(attributes["account_id"], resource.attributes["cloud.account.id"])',
+        'merge_maps(datapoint.attributes, datapoint.attributes["Dimensions"], "upsert") where datapoint.attributes["Dimensions"] != nil',
+        'delete_key(datapoint.attributes, "Dimensions")',
+        'delete_key(datapoint.attributes, "MetricName")',
+        'delete_key(datapoint.attributes, "Namespace")',
+        'set(datapoint.attributes["region"], resource.attributes["cloud.region"])',
+        'set(datapoint.attributes["account_id"], resource.attributes["cloud.account.id"])',
       ],
     },
     {
@@ -311,7 +311,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       },
     },
     exporters: {
-      "otlp/traces": {
+      "otlp_grpc/traces": {
         endpoint: o.traceEndpoint,
         tls: { insecure: true },
         // On disk, so queued traces survive a collector restart; retried without a deadline, so a
@@ -344,7 +344,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       "prometheusremotewrite/otel": {
         endpoint: o.metricsWriteUrl,
         timeout: "10s",
-        remote_write_queue: { enabled: true, queue_size: 10000, num_consumers: 2 },
+        remote_write_queue: { enabled: true, queue_size: 10000 },
         retry_on_failure: {
           enabled: true,
           initial_interval: "5s",
@@ -365,7 +365,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         traces: {
           receivers: ["otlp"],
           processors: ["memory_limiter", "tail_sampling", "batch"],
-          exporters: ["otlp/traces"],
+          exporters: ["otlp_grpc/traces"],
         },
         "traces/spanmetrics": {
           receivers: ["otlp"],
