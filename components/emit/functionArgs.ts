@@ -64,15 +64,17 @@ export function instrumentFunctionArgs(
         env: { ...((environment?.variables as Record<string, string> | undefined) ?? {}) },
         layers: layers ?? [],
       };
-      return mergeConfiguration(functionName, current, s as InstrumentationSettings);
+      const config = mergeConfiguration(functionName, current, s as InstrumentationSettings);
+      return { config, environment: { ...environment, variables: config.env } };
     });
 
   return {
     ...args,
-    handler: merged.apply((m) => m.handler!),
-    layers: merged.apply((m) => m.layers),
+    // Handler and layers hold nothing secret: keep them readable in previews even when the env is secret.
+    handler: pulumi.unsecret(merged.apply((m) => m.config.handler!)),
+    layers: pulumi.unsecret(merged.apply((m) => m.config.layers)),
     // The whole environment becomes a secret when it carries the token: Pulumi cannot mark one variable.
-    environment: { ...(args.environment as object), variables: merged.apply((m) => m.env) },
+    environment: merged.apply((m) => m.environment),
   };
 }
 
