@@ -7,6 +7,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { EmitPhase as EmitPhaseType } from "../../components/emit";
 import { makeZip } from "./moto";
+import { hasSecret, plain } from "./rpc";
 
 interface Registered {
   type: string;
@@ -20,22 +21,6 @@ const ACCOUNT = "123456789012";
 const BUILT_ZIP = path.join(__dirname, "..", "..", "layer", "dist", "firefly-layer.zip");
 
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
-
-/** Does the registered value carry a secret anywhere (Pulumi marks secrets as RPC wrappers)? */
-function hasSecret(v: unknown): boolean {
-  if (pulumi.runtime.isRpcSecret(v)) return true;
-  if (v !== null && typeof v === "object") return Object.values(v).some(hasSecret);
-  return false;
-}
-
-/** The registered value with secret wrappers removed. */
-function plain(v: any): any {
-  if (pulumi.runtime.isRpcSecret(v)) return plain(pulumi.runtime.unwrapRpcSecret(v));
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === "object")
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
 describe("EmitPhase (Pulumi mocks)", () => {
   const registered: Registered[] = [];

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { InstrumentationMode } from "../../components/config";
 import type * as FunctionArgsModule from "../../components/emit/functionArgs";
 import { FIREFLY_HANDLER } from "../../components/emit/instrument";
+import { plain } from "./rpc";
 
 const LAYER = "arn:aws:lambda:eu-west-1:123456789012:layer:firefly:4";
 const USER_LAYER = "arn:aws:lambda:eu-west-1:123456789012:layer:deps:2";
@@ -14,14 +15,6 @@ const secretRpc = (value: unknown) => ({
   [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
   value,
 });
-
-function plain(v: any): any {
-  if (pulumi.runtime.isRpcSecret(v)) return plain(pulumi.runtime.unwrapRpcSecret(v));
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === "object")
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
 
 describe("instrumenting functions in the same program", () => {
   const registered: { type: string; name: string; inputs: any }[] = [];
