@@ -233,6 +233,9 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       health_check: { endpoint: bind(o.ports.health), path: COLLECTOR_HEALTH_PATH },
       zpages: { endpoint: local(o.ports.zpages) },
       "bearertokenauth/otlp": { scheme: "Bearer", token: env(COLLECTOR_SECRET_ENV.otlpToken) },
+      // Never started (not in service.extensions), only validated: the Firehose receiver accepts
+      // anyone when its access key is empty, so an unset variable must stop the collector instead.
+      "bearertokenauth/firehose_key_required": { token: env(COLLECTOR_SECRET_ENV.firehoseAccessKey) },
       file_storage: {
         directory: o.fileStorageDir,
         create_directory: true,
