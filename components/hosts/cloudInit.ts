@@ -109,6 +109,7 @@ export function renderApplyScript(options: ApplyOptions): string {
       "    os.write(fd, content.encode())",
       "    os.close(fd)",
       "PY",
+      ...Object.entries(rendered.secretOwners).map(([rel, owner]) => `chown ${owner} "$dir/${rel}"`),
       "umask 022",
     );
   }

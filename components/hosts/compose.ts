@@ -22,6 +22,8 @@ export interface ComposeProject {
   readonly files: Record<string, string>;
   /** Files relative to the project directory holding secrets (env files, secret config): mode 0600. */
   readonly secretFiles: Record<string, string>;
+  /** Owner (`uid:gid`) of secret files mounted into a non-root service, which must read them. */
+  readonly secretOwners: Record<string, string>;
   /** Data directories to create below DATA_MOUNT, with their owners. */
   readonly volumes: { readonly dir: string; readonly owner?: string }[];
 }
@@ -38,6 +40,7 @@ const hostFile = (spec: ResolvedService, file: string) =>
 export function renderComposeProject(services: ResolvedService[], options: ComposeOptions): ComposeProject {
   const files: Record<string, string> = {};
   const secretFiles: Record<string, string> = {};
+  const secretOwners: Record<string, string> = {};
   const volumes: { dir: string; owner?: string }[] = [];
   const composeServices: Record<string, unknown> = {};
   for (const spec of services) {
@@ -50,6 +53,7 @@ export function renderComposeProject(services: ResolvedService[], options: Compo
     for (const f of spec.files ?? []) {
       const rel = hostFile(spec, f.path);
       (f.secret ? secretFiles : files)[rel] = f.content;
+      if (f.secret && spec.user) secretOwners[rel] = spec.user;
       mounts.push(`./${rel}:${f.path}:ro`);
     }
     const envFile = `secrets/${spec.name}.env`;
@@ -79,7 +83,7 @@ export function renderComposeProject(services: ResolvedService[], options: Compo
     services: composeServices,
     networks: { [EC2_NETWORK]: { external: true, name: EC2_NETWORK } },
   });
-  return { compose, files, secretFiles, volumes };
+  return { compose, files, secretFiles, secretOwners, volumes };
 }
 
 /** Renders resolved `KEY=value` lines; values must be single-line (generated secrets are alphanumeric). */
