@@ -17,7 +17,7 @@ import {
   existingFunctionProvider as provider,
 } from "../../components/emit/existingFunction";
 import { FIREFLY_HANDLER, FIREFLY_WRAPPER } from "../../components/emit/instrument";
-import { createRole, type Moto, makeZip, REGION, startMoto } from "./moto";
+import { createRole, type Moto, makeZip, REGION, startMoto, tapLambda } from "./moto";
 
 type Provider = typeof provider;
 
@@ -278,6 +278,34 @@ describe("existing-function provider (moto Lambda API)", function () {
       });
     });
   }
+
+  describe("RevisionId (moto ignores it, so a recording proxy checks what is sent)", () => {
+    it("updates with the RevisionId it read, and a stale one fails with a clear message and no write", async () => {
+      const name = await createFunction();
+      const before = await get(name);
+      assert.match(before.RevisionId ?? "", /^[0-9a-f-]{36}$/, "moto reports a RevisionId");
+      const tap = await tapLambda(moto.endpoint);
+      try {
+        process.env.AWS_ENDPOINT_URL_LAMBDA = tap.endpoint;
+        const { id, outs } = await provider.create(inputs(name));
+        const updates = tap.requests.filter((r) => r.method === "PUT" && r.path.endsWith("/configuration"));
+        assert.equal(updates.length, 1);
+        assert.equal(JSON.parse(updates[0].body).RevisionId, before.RevisionId);
+
+        tap.rejectNextUpdate = true;
+        const instrumented = snapshot(await get(name));
+        await assert.rejects(
+          provider.delete(id, outs),
+          /changed while Firefly was updating it.*run pulumi up again/,
+        );
+        assert.equal(snapshot(await get(name)), instrumented, "nothing was written");
+        await provider.delete(id, outs);
+        assert.equal(snapshot(await get(name)), snapshot(before));
+      } finally {
+        await tap.close();
+      }
+    });
+  });
 
   behaves("called directly", async () => provider);
 

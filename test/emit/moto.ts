@@ -119,3 +119,66 @@ export function makeZip(files: Record<string, string>): Buffer {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  body: string;
+}
+
+export interface LambdaTap {
+  endpoint: string;
+  requests: RecordedRequest[];
+  /** When set, the next UpdateFunctionConfiguration is answered the way Lambda answers a stale RevisionId. */
+  rejectNextUpdate: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback proxy in front of moto that records what the provider sends. It also answers one update
+ * with Lambda's documented stale-RevisionId error, which moto never produces (it ignores RevisionId).
+ */
+export async function tapLambda(target: string): Promise<LambdaTap> {
+  const http = await import("node:http");
+  const tap: LambdaTap = {
+    endpoint: "",
+    requests: [],
+    rejectNextUpdate: false,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    tap.requests.push({ method: req.method!, path: req.url!, body: body.toString() });
+    if (tap.rejectNextUpdate && req.method === "PUT" && /\/functions\/[^/]+\/configuration$/.test(req.url!)) {
+      tap.rejectNextUpdate = false;
+      res.writeHead(412, {
+        "content-type": "application/json",
+        "x-amzn-errortype": "PreconditionFailedException",
+      });
+      res.end(
+        JSON.stringify({
+          Type: "User",
+          message: "The Revision Id provided does not match the latest Revision Id.",
+        }),
+      );
+      return;
+    }
+    const headers = { ...req.headers } as Record<string, string>;
+    delete headers.host;
+    const upstream = await fetch(`${target}${req.url}`, {
+      method: req.method,
+      headers,
+      body: ["GET", "HEAD"].includes(req.method!) ? undefined : body,
+    });
+    const out = Buffer.from(await upstream.arrayBuffer());
+    res.writeHead(upstream.status, {
+      "content-type": upstream.headers.get("content-type") ?? "application/json",
+    });
+    res.end(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  tap.endpoint = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  return tap;
+}
