@@ -32,9 +32,10 @@ if [ ! -x "$plugin" ]; then
   echo "$expected  $plugin" | sha256sum -c -
   chmod 0755 "$plugin"
 fi
-# The data volume is attached after the instance starts; wait for it (up to 10 minutes).
+# The data volume is attached after the instance starts (on replacement, only once the old instance
+# has stopped and let go of it); wait for it, up to 30 minutes.
 device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${serial}
-for _ in $(seq 1 300); do [ -e "$device" ] && break; sleep 2; done
+for _ in $(seq 1 900); do [ -e "$device" ] && break; sleep 2; done
 [ -e "$device" ] || { echo "data volume ${options.dataVolumeId} never appeared" >&2; exit 1; }
 # Format only an empty volume: a replaced instance finds the previous instance's data intact.
 blkid "$device" >/dev/null || mkfs.xfs "$device"

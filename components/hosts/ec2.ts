@@ -188,7 +188,8 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
   new aws.ec2.VolumeAttachment(
     `${name}-data-attachment`,
     { deviceName: "/dev/sdf", volumeId: data.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
-    opts,
+    // On instance replacement the volume must leave the old instance before it can join the new one.
+    { ...opts, deleteBeforeReplace: true },
   );
   new aws.ssm.Parameter(
     `${name}-${d.project}-secrets`,

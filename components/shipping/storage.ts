@@ -74,9 +74,9 @@ export function storageServices(options: StorageOptions): ServiceSpec[] {
 // Runs once, on the first start of an empty data directory (the image's entrypoint runs
 // /docker-entrypoint-initdb.d). pg_read_all_data (PostgreSQL 14+) reads every table, Promscale's
 // included, without depending on the roles Promscale creates later. The password comes from the
-// environment so the script itself holds no secret.
+// environment so the script itself holds no secret. No `set -u`: the entrypoint sources scripts that
+// are not executable (a mounted config map or file is not), and its own code must keep running.
 export const READONLY_ROLE_SCRIPT = `#!/bin/bash
-set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \\
   -v pw="$FIREFLY_READER_PASSWORD" <<'SQL'
 CREATE ROLE ${READONLY_DB_USER} LOGIN PASSWORD :'pw';

@@ -230,19 +230,17 @@ describe("storage: read-only SQL role (real PostgreSQL)", () => {
       "-c",
       "ALTER ROLE postgres PASSWORD 'admin-pass-0123'; CREATE TABLE metrics(v int); INSERT INTO metrics VALUES (42);",
     ]);
-    // The init script exactly as the image's entrypoint runs it: env from the container, socket to the server.
-    asPostgres(
-      "bash",
-      ["-s"],
-      {
-        POSTGRES_USER: "postgres",
-        POSTGRES_DB: "postgres",
-        FIREFLY_READER_PASSWORD: "reader-pass-0123",
-        PGHOST: dir,
-        PGPORT: String(port),
-      },
-      READONLY_ROLE_SCRIPT,
-    );
+    // The init script as the image's entrypoint runs a mounted (non-executable) script: sourced by a
+    // shell with errexit, env from the container, socket to the server.
+    const script = path.join(dir, "010-firefly-reader.sh");
+    writeFileSync(script, READONLY_ROLE_SCRIPT, { mode: 0o644 });
+    asPostgres("bash", ["-c", `set -Eeo pipefail; . ${script}`], {
+      POSTGRES_USER: "postgres",
+      POSTGRES_DB: "postgres",
+      FIREFLY_READER_PASSWORD: "reader-pass-0123",
+      PGHOST: dir,
+      PGPORT: String(port),
+    });
   });
 
   after(() => {
