@@ -1,6 +1,7 @@
 // moto's server mode on a free loopback port: a real HTTP implementation of the Lambda and IAM APIs the
 // existing-function provider calls. Installed by .ci/setup.d/40-moto.sh.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -129,20 +130,24 @@ export interface RecordedRequest {
 export interface LambdaTap {
   endpoint: string;
   requests: RecordedRequest[];
+  /** RevisionIds the proxy added to GetFunctionConfiguration answers, in order. */
+  revisions: string[];
   /** When set, the next UpdateFunctionConfiguration is answered the way Lambda answers a stale RevisionId. */
   rejectNextUpdate: boolean;
   close(): Promise<void>;
 }
 
 /**
- * A loopback proxy in front of moto that records what the provider sends. It also answers one update
- * with Lambda's documented stale-RevisionId error, which moto never produces (it ignores RevisionId).
+ * A loopback proxy in front of moto that records what the provider sends. moto neither reports a
+ * function's RevisionId nor checks one, so the proxy adds a fresh RevisionId to each configuration it
+ * returns (as Lambda does) and can answer one update with Lambda's stale-RevisionId error.
  */
 export async function tapLambda(target: string): Promise<LambdaTap> {
   const http = await import("node:http");
   const tap: LambdaTap = {
     endpoint: "",
     requests: [],
+    revisions: [],
     rejectNextUpdate: false,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -172,7 +177,13 @@ export async function tapLambda(target: string): Promise<LambdaTap> {
       headers,
       body: ["GET", "HEAD"].includes(req.method!) ? undefined : body,
     });
-    const out = Buffer.from(await upstream.arrayBuffer());
+    let out = Buffer.from(await upstream.arrayBuffer());
+    if (req.method === "GET" && /\/functions\/[^/]+\/configuration$/.test(req.url!) && upstream.ok) {
+      const cfg = JSON.parse(out.toString());
+      cfg.RevisionId ??= crypto.randomUUID();
+      tap.revisions.push(cfg.RevisionId);
+      out = Buffer.from(JSON.stringify(cfg));
+    }
     res.writeHead(upstream.status, {
       "content-type": upstream.headers.get("content-type") ?? "application/json",
     });
