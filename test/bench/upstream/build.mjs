@@ -52,7 +52,9 @@ function copyWithDependencies(name, seen) {
   for (const dep of Object.keys(pkg.dependencies ?? {})) copyWithDependencies(dep, seen);
 }
 
+// No top-level await: the bench imports this file through tsx, which may load it as CommonJS.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const out = await buildUpstreamLayer();
-  console.log(`upstream layer rebuild: ${out.zip} (${out.zipBytes} bytes)`);
+  buildUpstreamLayer().then((out) =>
+    console.log(`upstream layer rebuild: ${out.zip} (${out.zipBytes} bytes)`),
+  );
 }

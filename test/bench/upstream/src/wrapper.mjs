@@ -123,9 +123,9 @@ function getPropagator() {
 async function initializeTracerProvider(resource) {
   const provider = new TracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })],
   });
-  // What upstream's LambdaTracerProvider.register() does: ALS context manager, propagator, global.
+  // 3.x SDK: processors take an options object. What upstream's LambdaTracerProvider.register() does: ALS context manager, propagator, global.
   const contextManager = new AsyncLocalStorageContextManager();
   contextManager.enable();
   context.setGlobalContextManager(contextManager);
@@ -156,7 +156,7 @@ async function initializeLoggerProvider(resource) {
   const { OTLPLogExporter } = interop(await import("@opentelemetry/exporter-logs-otlp-http"));
   const loggerProvider = new LoggerProvider({
     resource,
-    processors: [new SimpleLogRecordProcessor(new OTLPLogExporter())],
+    processors: [new SimpleLogRecordProcessor({ exporter: new OTLPLogExporter() })],
   });
   logs.setGlobalLoggerProvider(loggerProvider);
   return loggerProvider;

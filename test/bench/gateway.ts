@@ -1,0 +1,372 @@
+// Gateway throughput: the built collector (collector/dist/firefly-otelcol) under the production
+// configuration from renderCollectorConfig versus a pass-through configuration of the same binary,
+// both exporting to the same counting sinks on loopback. Spans come from telemetrygen (the collector
+// project's load generator, from the Go module proxy); Firehose deliveries from firehoseLoad.ts.
+// Throughput is what the gateway's own otlp receiver accepted per second (its Prometheus self-metrics),
+// with the load generators running flat out; memory is the collector's peak RSS during that load.
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { stringify } from "yaml";
+import { COLLECTOR_SECRET_ENV, renderCollectorConfig } from "../../components/shipping/collectorConfig";
+import { Storage } from "../../components/types";
+import { firehoseLoad } from "./firehoseLoad";
+import {
+  freePort,
+  QUICK,
+  REPO,
+  round,
+  rssSampler,
+  type Started,
+  scrapeSum,
+  start,
+  stop,
+  tail,
+  waitReady,
+} from "./util";
+
+const COLLECTOR = process.env.FIREFLY_COLLECTOR_BIN ?? path.join(REPO, "collector/dist/firefly-otelcol");
+
+export function telemetrygenPath(): string | undefined {
+  const candidates = [
+    process.env.TELEMETRYGEN_BIN,
+    path.join(process.env.GOPATH ?? path.join(os.homedir(), "go"), "bin", "telemetrygen"),
+    path.join(REPO, ".firefly/tools/telemetrygen"),
+  ];
+  return candidates.find((c): c is string => !!c && fs.existsSync(c));
+}
+
+export interface Sinks {
+  traceEndpoint: string;
+  metricsWriteUrl: string;
+  counts: { traceRequests: number; traceBytes: number; writeRequests: number; writeBytes: number };
+  close(): Promise<void>;
+}
+
+/**
+ * Counting sinks: an OTLP/gRPC trace service that answers every Export with an empty (valid)
+ * response, and a remote-write endpoint that answers 204. They count requests and bytes without
+ * decoding, so a store's speed does not cap the collector's.
+ */
+async function startSinks(): Promise<Sinks> {
+  const counts = { traceRequests: 0, traceBytes: 0, writeRequests: 0, writeBytes: 0 };
+  const raw = (b: Buffer) => b;
+  const server = new grpc.Server();
+  server.addService(
+    {
+      Export: {
+        path: "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    },
+    {
+      Export: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        counts.traceRequests++;
+        counts.traceBytes += call.request.length;
+        callback(null, Buffer.alloc(0));
+      },
+    },
+  );
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
+  const httpServer = http.createServer((req, res) => {
+    req.on("data", (chunk: Buffer) => {
+      counts.writeBytes += chunk.length;
+    });
+    req.on("end", () => {
+      counts.writeRequests++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  const httpPort = (httpServer.address() as { port: number }).port;
+  return {
+    traceEndpoint: `127.0.0.1:${grpcPort}`,
+    metricsWriteUrl: `http://127.0.0.1:${httpPort}/api/v1/write`,
+    counts,
+    async close() {
+      server.forceShutdown();
+      httpServer.closeAllConnections();
+      await new Promise((resolve) => httpServer.close(resolve));
+    },
+  };
+}
+
+export interface Ports {
+  otlpGrpc: number;
+  otlpHttp: number;
+  firehose: number;
+  health: number;
+  zpages: number;
+  metrics: number;
+}
+
+/** Same binary, no auth, no processors: OTLP straight to the trace sink, Firehose straight to remote write. */
+function passThroughConfig(ports: Ports, sinks: Sinks): string {
+  return stringify({
+    extensions: {
+      health_check: { endpoint: `127.0.0.1:${ports.health}`, path: "/health" },
+      awscloudwatchmetricstreams_encoding: { format: "opentelemetry1.0" },
+    },
+    receivers: {
+      otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${ports.otlpGrpc}` } } },
+      awsfirehose: {
+        endpoint: `127.0.0.1:${ports.firehose}`,
+        encoding: "awscloudwatchmetricstreams_encoding",
+        access_key: "${env:" + COLLECTOR_SECRET_ENV.firehoseAccessKey + "}",
+      },
+    },
+    exporters: {
+      otlp: { endpoint: sinks.traceEndpoint, tls: { insecure: true } },
+      prometheusremotewrite: { endpoint: sinks.metricsWriteUrl, remote_write_queue: { enabled: false } },
+    },
+    service: {
+      extensions: ["health_check", "awscloudwatchmetricstreams_encoding"],
+      pipelines: {
+        traces: { receivers: ["otlp"], exporters: ["otlp"] },
+        metrics: { receivers: ["awsfirehose"], exporters: ["prometheusremotewrite"] },
+      },
+      telemetry: {
+        logs: { level: "warn" },
+        metrics: {
+          level: "normal",
+          readers: [{ pull: { exporter: { prometheus: { host: "127.0.0.1", port: ports.metrics } } } }],
+        },
+      },
+    },
+  });
+}
+
+export interface GatewayVariantResult {
+  config: "production" | "pass-through";
+  spansPerSecond: number;
+  spansRefused: number;
+  spanRssPeakMiB: number;
+  firehoseRecordsPerSecond: number;
+  firehoseDatapointsPerSecond: number;
+  firehoseFailed: number;
+  firehoseRssPeakMiB: number;
+  exportedSpans: number;
+  sinkTraceRequests: number;
+  sinkWriteRequests: number;
+}
+
+export interface GatewayResult {
+  seconds: number;
+  telemetrygen: string;
+  workers: number;
+  childSpans: number;
+  firehose: {
+    concurrency: number;
+    recordsPerRequest: number;
+    requestsPerRecord: number;
+    metricsPerRequest: number;
+  };
+  sinks: string;
+  variants: GatewayVariantResult[];
+  /** production ÷ pass-through. */
+  ratios: { spans: number; firehoseRecords: number };
+}
+
+const WORKERS = 4;
+const CHILD_SPANS = 4;
+const FIREHOSE = { concurrency: 8, recordsPerRequest: 100, requestsPerRecord: 2, metricsPerRequest: 5 };
+
+export interface Gateway {
+  config: "production" | "pass-through";
+  ports: Ports;
+  /** Bearer token OTLP clients must send (production only; pass-through takes anything). */
+  token: string;
+  accessKey: string;
+  metricsUrl: string;
+  pid: number;
+  sinks: Sinks;
+  log: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the built collector with the chosen configuration in front of fresh counting sinks. */
+export async function startGateway(config: Gateway["config"]): Promise<Gateway> {
+  const sinks = await startSinks();
+  const ports: Ports = {
+    otlpGrpc: await freePort(),
+    otlpHttp: await freePort(),
+    firehose: await freePort(),
+    health: await freePort(),
+    zpages: await freePort(),
+    metrics: await freePort(),
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `firefly-bench-gw-${config}-`));
+  const token = crypto.randomUUID();
+  const accessKey = crypto.randomUUID();
+  const yaml =
+    config === "production"
+      ? renderCollectorConfig({
+          storage: Storage.Prometheus,
+          metricsWriteUrl: sinks.metricsWriteUrl,
+          traceEndpoint: sinks.traceEndpoint,
+          fileStorageDir: path.join(dir, "queue"),
+          bindAddress: "127.0.0.1",
+          ports,
+        })
+      : passThroughConfig(ports, sinks);
+  const configFile = path.join(dir, "collector.yaml");
+  fs.writeFileSync(configFile, yaml);
+  const collector: Started = start(COLLECTOR, [`--config=${configFile}`], path.join(dir, "collector.log"), {
+    [COLLECTOR_SECRET_ENV.otlpToken]: token,
+    [COLLECTOR_SECRET_ENV.firehoseAccessKey]: accessKey,
+  });
+  const stopAll = async () => {
+    await stop(collector);
+    await sinks.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(`http://127.0.0.1:${ports.health}/health`, collector);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return {
+    config,
+    ports,
+    token,
+    accessKey,
+    metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
+    pid: collector.child.pid!,
+    sinks,
+    log: collector.log,
+    stop: stopAll,
+  };
+}
+
+async function runVariant(
+  config: GatewayVariantResult["config"],
+  seconds: number,
+  telemetrygen: string,
+): Promise<GatewayVariantResult> {
+  const gw = await startGateway(config);
+  try {
+    // Spans: telemetrygen flat out over OTLP/gRPC, with the bearer token the production gateway demands.
+    const acceptedBefore = await scrapeSum(gw.metricsUrl, "otelcol_receiver_accepted_spans_total");
+    const spanRss = rssSampler(gw.pid);
+    const t0 = Date.now();
+    await runTelemetrygen(telemetrygen, gw.ports.otlpGrpc, gw.token, seconds, `${gw.log}.telemetrygen`);
+    const spanSeconds = (Date.now() - t0) / 1000;
+    const spanMem = spanRss.stop();
+    const accepted =
+      (await scrapeSum(gw.metricsUrl, "otelcol_receiver_accepted_spans_total")) - acceptedBefore;
+    const refused = await scrapeSum(gw.metricsUrl, "otelcol_receiver_refused_spans_total");
+
+    // Firehose: deliveries back to back; records/s counts only 200s.
+    const fhRss = rssSampler(gw.pid);
+    const fh = await firehoseLoad({
+      url: `http://127.0.0.1:${gw.ports.firehose}/`,
+      accessKey: gw.accessKey,
+      seconds,
+      ...FIREHOSE,
+    });
+    const fhMem = fhRss.stop();
+    if (fh.requests === 0)
+      throw new Error(`gateway (${config}): no Firehose delivery succeeded:\n${tail(gw.log)}`);
+    const exported = await scrapeSum(gw.metricsUrl, "otelcol_exporter_sent_spans_total");
+    return {
+      config,
+      spansPerSecond: Math.round(accepted / spanSeconds),
+      spansRefused: refused,
+      spanRssPeakMiB: round(spanMem.peak, 1),
+      firehoseRecordsPerSecond: Math.round(fh.records / fh.seconds),
+      firehoseDatapointsPerSecond: Math.round(fh.datapoints / fh.seconds),
+      firehoseFailed: fh.failed,
+      firehoseRssPeakMiB: round(fhMem.peak, 1),
+      exportedSpans: exported,
+      sinkTraceRequests: gw.sinks.counts.traceRequests,
+      sinkWriteRequests: gw.sinks.counts.writeRequests,
+    };
+  } finally {
+    await gw.stop();
+  }
+}
+
+function runTelemetrygen(
+  bin: string,
+  port: number,
+  token: string,
+  seconds: number,
+  log: string,
+): Promise<void> {
+  const s = start(
+    bin,
+    [
+      "traces",
+      "--otlp-endpoint",
+      `127.0.0.1:${port}`,
+      "--otlp-insecure",
+      "--otlp-header",
+      `authorization="Bearer ${token}"`,
+      "--rate",
+      "0",
+      "--workers",
+      String(WORKERS),
+      "--child-spans",
+      String(CHILD_SPANS),
+      "--duration",
+      `${seconds}s`,
+      "--service",
+      "bench-fn",
+      // spanmetrics groups by these; without them the production pipeline does less work than in use.
+      "--telemetry-attributes",
+      'faas.name="bench-fn"',
+      "--telemetry-attributes",
+      'faas.trigger="http"',
+      "--allow-export-failures",
+    ],
+    log,
+  );
+  return new Promise((resolve, reject) =>
+    s.child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`telemetrygen exited with ${code}:\n${tail(log)}`)),
+    ),
+  );
+}
+
+export async function benchGateway(): Promise<GatewayResult> {
+  if (!fs.existsSync(COLLECTOR)) {
+    throw new Error(`gateway bench: ${COLLECTOR} is missing; run \`npm run build:collector\``);
+  }
+  const telemetrygen = telemetrygenPath();
+  if (!telemetrygen) {
+    throw new Error(
+      "gateway bench: telemetrygen is missing; run `go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.145.0` (or set TELEMETRYGEN_BIN)",
+    );
+  }
+  const seconds = QUICK ? 3 : 15;
+  const variants = [
+    await runVariant("pass-through", seconds, telemetrygen),
+    await runVariant("production", seconds, telemetrygen),
+  ];
+  const [pass, prod] = variants;
+  return {
+    seconds,
+    telemetrygen: "telemetrygen v0.145.0 traces, OTLP/gRPC, --rate 0",
+    workers: WORKERS,
+    childSpans: CHILD_SPANS,
+    firehose: FIREHOSE,
+    sinks: "in-process counting sinks: OTLP/gRPC TraceService (empty reply) and remote write (204)",
+    variants,
+    ratios: {
+      spans: round(prod.spansPerSecond / pass.spansPerSecond, 3),
+      firehoseRecords: round(prod.firehoseRecordsPerSecond / pass.firehoseRecordsPerSecond, 3),
+    },
+  };
+}

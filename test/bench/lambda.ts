@@ -1,0 +1,188 @@
+// Cold start and warm overhead, through the real runtime interface client (aws-lambda-ric) against the
+// Runtime API that test/layer/runtime.ts serves. Init Duration is measured as Lambda measures it:
+// process start → the runtime's first GET /invocation/next. Every variant exports to the built
+// collector (production configuration) on loopback, so the warm figures include the per-invocation
+// flush of a real OTLP/HTTP exchange.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LAYER_ZIP, type LambdaFunction, startFunction } from "../layer/runtime";
+import { type Gateway, startGateway } from "./gateway";
+import { buildUpstreamLayer } from "./upstream/build.mjs";
+import { QUICK, round, type Summary, scrapeSum, summarize } from "./util";
+
+const TASK_ROOT = path.join(__dirname, "fixtures/fn");
+const HANDLER = "index.handler";
+
+export type Variant = "none" | "firefly" | "firefly-wrapper" | "upstream";
+
+export interface ColdStartResult {
+  runs: number;
+  /** Init Duration per variant, ms. */
+  initMs: Record<Variant, Summary>;
+  /** Median added over no layer, ms. */
+  addedMedianMs: Record<Exclude<Variant, "none">, number>;
+  /** Upstream's added median ÷ Firefly's (handler redirection). */
+  upstreamOverFirefly: number;
+  /** Spans the collector accepted from one invocation of each variant after its cold starts (proof the layer was live). */
+  spansFromCheckInvoke: Record<Variant, number>;
+}
+
+export interface WarmResult {
+  invocations: number;
+  /** Invocation duration (event handed to the runtime → response received), ms. */
+  durationMs: Record<"none" | "firefly" | "upstream", Summary>;
+  addedP50Ms: number;
+  addedP99Ms: number;
+  upstreamAddedP50Ms: number;
+  upstreamAddedP99Ms: number;
+}
+
+export interface LambdaBenchResult {
+  coldStart: ColdStartResult;
+  warm: WarmResult;
+  upstreamZipBytes: number;
+}
+
+function variantOptions(variant: Variant, gw: Gateway, upstreamDir: string) {
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${gw.ports.otlpHttp}`,
+    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${gw.token}`,
+  };
+  switch (variant) {
+    case "none":
+      return { mode: "none" as const, env };
+    case "firefly":
+      return { mode: "redirect" as const, env };
+    case "firefly-wrapper":
+      return { mode: "wrapper" as const, env };
+    case "upstream":
+      // What upstream's otel-handler exports before `exec`, set directly: the harness runs only
+      // Firefly's wrapper script, so upstream is spared one bash start (it is measured a little kindly).
+      // Upstream exports metrics and logs too; they go to the same collector.
+      return {
+        mode: "none" as const,
+        env: {
+          ...env,
+          NODE_OPTIONS: `--import ${upstreamDir}/init.mjs`,
+          NODE_PATH: `${upstreamDir}/node_modules`,
+          OTEL_RESOURCE_ATTRIBUTES: "service.name=fixture",
+          OTEL_PROPAGATORS: "tracecontext,baggage,xray",
+        },
+      };
+  }
+}
+
+async function start(variant: Variant, gw: Gateway, upstreamDir: string): Promise<LambdaFunction> {
+  return startFunction({
+    ...variantOptions(variant, gw, upstreamDir),
+    taskRoot: TASK_ROOT,
+    handler: HANDLER,
+    layerZip: LAYER_ZIP,
+  });
+}
+
+const EVENT = { version: "2.0", rawPath: "/bench", headers: { "content-type": "application/json" } };
+
+async function acceptedSpans(gw: Gateway): Promise<number> {
+  return scrapeSum(gw.metricsUrl, "otelcol_receiver_accepted_spans_total");
+}
+
+/** One invocation, then the number of spans the collector accepted for it (flushes are awaited by the layers). */
+async function checkInvoke(fn: LambdaFunction, gw: Gateway): Promise<number> {
+  const before = await acceptedSpans(gw);
+  const r = await fn.invoke(EVENT);
+  if (!r.ok) throw new Error(`check invocation failed: ${JSON.stringify(r.error)}\n${fn.log}`);
+  // Upstream's BatchSpanProcessor is force-flushed by its aws-lambda instrumentation if it wrapped the
+  // handler; give a late export a moment before counting.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return (await acceptedSpans(gw)) - before;
+}
+
+export async function benchColdStart(gw: Gateway, upstreamDir: string): Promise<ColdStartResult> {
+  const variants: Variant[] = ["none", "firefly", "firefly-wrapper", "upstream"];
+  const runs = QUICK ? 3 : 25;
+  const samples: Record<Variant, number[]> = { none: [], firefly: [], "firefly-wrapper": [], upstream: [] };
+  const spans: Record<Variant, number> = { none: 0, firefly: 0, "firefly-wrapper": 0, upstream: 0 };
+  // Warm the file cache once per variant, so run 1 does not pay for reading the layer from disk.
+  for (const v of variants) await (await start(v, gw, upstreamDir)).stop();
+  // Round-robin, so drift in machine load spreads over every variant alike.
+  for (let i = 0; i < runs; i++) {
+    for (const v of variants) {
+      const fn = await start(v, gw, upstreamDir);
+      samples[v].push(fn.initDurationMs);
+      if (i === runs - 1) spans[v] = await checkInvoke(fn, gw);
+      await fn.stop();
+    }
+  }
+  const initMs = Object.fromEntries(variants.map((v) => [v, roundSummary(summarize(samples[v]))])) as Record<
+    Variant,
+    Summary
+  >;
+  const added = (v: Variant) => round(initMs[v].p50 - initMs.none.p50);
+  return {
+    runs,
+    initMs,
+    addedMedianMs: {
+      firefly: added("firefly"),
+      "firefly-wrapper": added("firefly-wrapper"),
+      upstream: added("upstream"),
+    },
+    upstreamOverFirefly: round(added("upstream") / Math.max(added("firefly"), 0.01), 1),
+    spansFromCheckInvoke: spans,
+  };
+}
+
+export async function benchWarm(gw: Gateway, upstreamDir: string): Promise<WarmResult> {
+  const invocations = QUICK ? 50 : 2000;
+  const variants = ["none", "firefly", "upstream"] as const;
+  const durationMs = {} as WarmResult["durationMs"];
+  for (const v of variants) {
+    const fn = await start(v, gw, upstreamDir);
+    try {
+      // JIT and connection warm-up are not what a warm invocation costs.
+      for (let i = 0; i < Math.min(100, invocations); i++) await fn.invoke(EVENT);
+      const samples: number[] = [];
+      for (let i = 0; i < invocations; i++) {
+        const r = await fn.invoke(EVENT);
+        if (!r.ok) throw new Error(`warm ${v}: invocation failed: ${JSON.stringify(r.error)}\n${fn.log}`);
+        samples.push(r.durationMs);
+      }
+      durationMs[v] = roundSummary(summarize(samples), 3);
+    } finally {
+      await fn.stop();
+    }
+  }
+  return {
+    invocations,
+    durationMs,
+    addedP50Ms: round(durationMs.firefly.p50 - durationMs.none.p50, 3),
+    addedP99Ms: round(durationMs.firefly.p99 - durationMs.none.p99, 3),
+    upstreamAddedP50Ms: round(durationMs.upstream.p50 - durationMs.none.p50, 3),
+    upstreamAddedP99Ms: round(durationMs.upstream.p99 - durationMs.none.p99, 3),
+  };
+}
+
+function roundSummary(s: Summary, digits = 2): Summary {
+  return { n: s.n, p50: round(s.p50, digits), p90: round(s.p90, digits), p99: round(s.p99, digits) };
+}
+
+export async function benchLambda(): Promise<LambdaBenchResult> {
+  if (!fs.existsSync(LAYER_ZIP))
+    throw new Error(`lambda bench: ${LAYER_ZIP} is missing; run \`npm run build:layer\``);
+  const upstream = await buildUpstreamLayer();
+  // Unpacked from its zip away from the source tree, as /opt is: a module missing from the bundle must
+  // fail here, not quietly resolve from test/bench/upstream/node_modules.
+  const upstreamDir = fs.mkdtempSync(path.join(os.tmpdir(), "upstream-opt-"));
+  execFileSync("unzip", ["-q", upstream.zip, "-d", upstreamDir]);
+  const gw = await startGateway("production");
+  try {
+    const coldStart = await benchColdStart(gw, upstreamDir);
+    const warm = await benchWarm(gw, upstreamDir);
+    return { coldStart, warm, upstreamZipBytes: upstream.zipBytes };
+  } finally {
+    await gw.stop();
+    fs.rmSync(upstreamDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,236 @@
+// `npm run bench`: cold start, warm overhead, layer size, gateway throughput and program scale. Prints a
+// table, writes test/bench/results/latest.json and refreshes the table in docs/benchmarks.md.
+// Benchmarks report; they never fail on a timing. BENCH_QUICK=1 runs a few samples of each (the smoke
+// test) and writes results/quick.json.tmp instead. BENCH_ONLY=lambda,gateway,scale picks sections.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LAYER_ZIP } from "../layer/runtime";
+import { benchGateway, type GatewayResult } from "./gateway";
+import { benchLambda, type LambdaBenchResult } from "./lambda";
+import { benchProgramScale, type ProgramScaleResult } from "./programScale";
+import { QUICK, REPO, round } from "./util";
+
+export interface BenchResults {
+  date: string;
+  command: string;
+  quick: boolean;
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; kernel: string };
+  lambda?: LambdaBenchResult;
+  size?: { fireflyZipBytes: number; upstreamZipBytes: number; ratio: number };
+  gateway?: GatewayResult;
+  programScale?: ProgramScaleResult;
+  errors: Record<string, string>;
+}
+
+export interface Row {
+  figure: string;
+  value: string;
+  target: string;
+  met: "yes" | "no" | "—";
+}
+
+const yes = (ok: boolean): Row["met"] => (ok ? "yes" : "no");
+
+/** The report table: one row per figure the issue names, with its target where it has one. */
+export function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  const l = r.lambda;
+  if (l) {
+    const c = l.coldStart;
+    const i = c.initMs;
+    out.push({
+      figure: `Init Duration, median / p90 (n=${c.runs}): no layer`,
+      value: `${i.none.p50} / ${i.none.p90} ms`,
+      target: "",
+      met: "—",
+    });
+    for (const [v, label] of [
+      ["firefly", "Firefly (handler redirection)"],
+      ["firefly-wrapper", "Firefly (exec wrapper)"],
+      ["upstream", "upstream OTel layer (rebuilt)"],
+    ] as const) {
+      out.push({
+        figure: `Init Duration, median / p90: ${label}`,
+        value: `${i[v].p50} / ${i[v].p90} ms (+${c.addedMedianMs[v]} ms)`,
+        target: v === "upstream" ? "" : "added ≤ 10 ms",
+        met: v === "upstream" ? "—" : yes(c.addedMedianMs[v] <= 10),
+      });
+    }
+    out.push({
+      figure: "Cold start added: upstream ÷ Firefly",
+      value: `${c.upstreamOverFirefly}×`,
+      target: "≥ 20×",
+      met: yes(c.upstreamOverFirefly >= 20),
+    });
+    const w = l.warm;
+    out.push({
+      figure: `Warm invocation p50 / p99 (n=${w.invocations}): no layer`,
+      value: `${w.durationMs.none.p50} / ${w.durationMs.none.p99} ms`,
+      target: "",
+      met: "—",
+    });
+    out.push({
+      figure: "Warm invocation p50 / p99: Firefly, flush to collector included",
+      value: `${w.durationMs.firefly.p50} / ${w.durationMs.firefly.p99} ms (+${w.addedP50Ms} / +${w.addedP99Ms})`,
+      target: "added ≤ 1 ms p50",
+      met: yes(w.addedP50Ms <= 1),
+    });
+    out.push({
+      figure: "Warm invocation p50 / p99: upstream OTel layer (rebuilt)",
+      value: `${w.durationMs.upstream.p50} / ${w.durationMs.upstream.p99} ms (+${w.upstreamAddedP50Ms} / +${w.upstreamAddedP99Ms})`,
+      target: "",
+      met: "—",
+    });
+  }
+  if (r.size) {
+    out.push({
+      figure: "Layer zip: Firefly / upstream (rebuilt)",
+      value: `${round(r.size.fireflyZipBytes / 1024, 1)} KiB / ${round(r.size.upstreamZipBytes / 1024, 1)} KiB (${r.size.ratio}× smaller)`,
+      target: "Firefly ≤ 150 KB",
+      met: yes(r.size.fireflyZipBytes <= 150_000),
+    });
+  }
+  const g = r.gateway;
+  if (g) {
+    for (const v of g.variants) {
+      out.push({
+        figure: `Gateway ${v.config}: spans/s, peak RSS`,
+        value: `${v.spansPerSecond} spans/s, ${v.spanRssPeakMiB} MiB`,
+        target: "",
+        met: "—",
+      });
+      out.push({
+        figure: `Gateway ${v.config}: Firehose records/s (data points/s), peak RSS`,
+        value: `${v.firehoseRecordsPerSecond} (${v.firehoseDatapointsPerSecond}), ${v.firehoseRssPeakMiB} MiB`,
+        target: "",
+        met: "—",
+      });
+    }
+    out.push({
+      figure: "Gateway production ÷ pass-through: spans / Firehose records",
+      value: `${g.ratios.spans} / ${g.ratios.firehoseRecords}`,
+      target: "≥ 0.6",
+      met: yes(g.ratios.spans >= 0.6 && g.ratios.firehoseRecords >= 0.6),
+    });
+  }
+  const p = r.programScale;
+  if (p) {
+    for (const s of p.samples) {
+      out.push({
+        figure: `Program under mocks, ${s.functions} functions${s.instrumented ? " instrumented" : " (plain, for scale)"}`,
+        value: `${s.programMs} ms, max RSS ${s.maxRssMiB} MiB`,
+        target: s.instrumented && s.functions === 1000 ? "≤ 5000 ms" : "",
+        met: s.instrumented && s.functions === 1000 ? yes(s.programMs <= 5000) : "—",
+      });
+    }
+    out.push({
+      figure: "Program growth, largest two sizes (1 = linear)",
+      value: `${p.growthVsLinear}`,
+      target: "linear",
+      met: yes(p.growthVsLinear <= 1.2),
+    });
+  }
+  for (const [section, message] of Object.entries(r.errors)) {
+    out.push({ figure: `${section}: did not run`, value: message.split("\n")[0], target: "", met: "no" });
+  }
+  return out;
+}
+
+export function markdownTable(list: Row[]): string {
+  const lines = ["| figure | value | target | met |", "|---|---|---|---|"];
+  for (const row of list) lines.push(`| ${row.figure} | ${row.value} | ${row.target} | ${row.met} |`);
+  return lines.join("\n");
+}
+
+function machine(): BenchResults["machine"] {
+  return {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    kernel: `${os.type()} ${os.release()}`,
+  };
+}
+
+async function section<T>(name: string, errors: Record<string, string>, run: () => Promise<T> | T) {
+  const t0 = Date.now();
+  console.error(`bench: ${name}…`);
+  try {
+    const result = await run();
+    console.error(`bench: ${name} done in ${round((Date.now() - t0) / 1000, 1)} s`);
+    return result;
+  } catch (error) {
+    errors[name] = (error as Error).message;
+    console.error(`bench: ${name} failed: ${(error as Error).stack}`);
+    return undefined;
+  }
+}
+
+const BEGIN = "<!-- bench:begin (written by npm run bench) -->";
+const END = "<!-- bench:end -->";
+
+/** Replaces the generated part of docs/benchmarks.md, keeping the notes around it. */
+function updateDoc(r: BenchResults, table: string): void {
+  const file = path.join(REPO, "docs/benchmarks.md");
+  if (!fs.existsSync(file)) return;
+  const doc = fs.readFileSync(file, "utf8");
+  const start = doc.indexOf(BEGIN);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) return;
+  const m = r.machine;
+  const body = [
+    BEGIN,
+    `Run ${r.date} with \`${r.command}\` on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.kernel}.`,
+    "",
+    table,
+    END,
+  ].join("\n");
+  fs.writeFileSync(file, doc.slice(0, start) + body + doc.slice(end + END.length));
+}
+
+export async function runBenchmarks(): Promise<BenchResults> {
+  const only = new Set((process.env.BENCH_ONLY ?? "lambda,gateway,scale").split(",").map((s) => s.trim()));
+  const errors: Record<string, string> = {};
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    command: QUICK ? "BENCH_QUICK=1 npm run bench" : "npm run bench",
+    quick: QUICK,
+    machine: machine(),
+    errors,
+  };
+  if (only.has("lambda")) {
+    results.lambda = await section("cold start and warm overhead", errors, benchLambda);
+    if (results.lambda && fs.existsSync(LAYER_ZIP)) {
+      const fireflyZipBytes = fs.statSync(LAYER_ZIP).size;
+      const upstreamZipBytes = results.lambda.upstreamZipBytes;
+      results.size = {
+        fireflyZipBytes,
+        upstreamZipBytes,
+        ratio: round(upstreamZipBytes / fireflyZipBytes, 1),
+      };
+    }
+  }
+  if (only.has("gateway")) results.gateway = await section("gateway throughput", errors, benchGateway);
+  if (only.has("scale")) results.programScale = await section("program scale", errors, benchProgramScale);
+  return results;
+}
+
+async function main() {
+  const results = await runBenchmarks();
+  const table = markdownTable(rows(results));
+  console.log(table);
+  const dir = path.join(__dirname, "results");
+  fs.mkdirSync(dir, { recursive: true });
+  const out = path.join(dir, QUICK ? "quick.json.tmp" : "latest.json");
+  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.error(`bench: wrote ${path.relative(REPO, out)}`);
+  if (!QUICK && !process.env.BENCH_ONLY) updateDoc(results, table);
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
