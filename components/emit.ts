@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_METRIC_NAMES, InstrumentationMode } from "./config";
 import { InstrumentedFunction } from "./emit/existingFunction";
+import { validateInstrumentationOptions } from "./emit/instrument";
 import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer";
 import { validateMetricNames, validateMetricsDelivery } from "./emit/metrics";
 import { createMetricsDelivery } from "./emit/metricsDelivery";
@@ -85,6 +86,7 @@ export class EmitPhase extends pulumi.ComponentResource {
       firehoseAccessKey: args.firehoseAccessKey,
     });
     const metricNames = validateMetricNames(args.metricNames ?? EMIT_DEFAULTS.metricNames);
+    validateInstrumentationOptions(args);
     const layerName = validateLayerName(args.layerName ?? EMIT_DEFAULTS.layerName);
     const functions = [...new Set(args.functions ?? [])];
     const shortNames = functions.map(functionShortName);

@@ -23,6 +23,48 @@ export const MAX_ENV_BYTES = 4096;
 /** Tag that opts a function in the same program out of instrumentation. */
 export const OPT_OUT_TAG = "firefly:instrument";
 
+/** The OpenTelemetry samplers the layer implements (`OTEL_TRACES_SAMPLER`). */
+export const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+];
+
+/**
+ * Check the sampler and flush settings before anything is created. The layer falls back to its defaults
+ * on bad values (a function must not break over a setting), so a typo here would otherwise go unnoticed.
+ */
+export function validateInstrumentationOptions(o: {
+  sampler?: string;
+  samplerArg?: string;
+  flushTimeoutMs?: number;
+}): void {
+  if (o.sampler !== undefined && !SAMPLERS.includes(o.sampler)) {
+    throw new Error(`EmitPhase sampler ${JSON.stringify(o.sampler)} is not one of ${SAMPLERS.join(", ")}.`);
+  }
+  if (o.samplerArg !== undefined) {
+    const ratio = Number(o.samplerArg);
+    if (o.samplerArg.trim() === "" || !(ratio >= 0 && ratio <= 1)) {
+      throw new Error(
+        `EmitPhase samplerArg ${JSON.stringify(o.samplerArg)} must be a ratio from 0 to 1, e.g. "0.25".`,
+      );
+    }
+    if (!o.sampler?.endsWith("traceidratio")) {
+      throw new Error(
+        "EmitPhase samplerArg only applies to the traceidratio samplers: set sampler to parentbased_traceidratio (or traceidratio).",
+      );
+    }
+  }
+  if (o.flushTimeoutMs !== undefined && !(Number.isInteger(o.flushTimeoutMs) && o.flushTimeoutMs >= 0)) {
+    throw new Error(
+      `EmitPhase flushTimeoutMs ${o.flushTimeoutMs} must be a whole number of milliseconds, 0 or more.`,
+    );
+  }
+}
+
 /** Everything instrumentation needs, resolved to plain values. */
 export interface InstrumentationSettings {
   /** Versioned ARN of the published Firefly layer. */

@@ -117,6 +117,8 @@ describe("EmitPhase (Pulumi mocks)", () => {
         metrics: true,
         metricNames: ["Invocations", "Errors", "Duration"],
         flushTimeoutMs: 1500,
+        sampler: "parentbased_traceidratio",
+        samplerArg: "0.5",
       });
       await value(emit.metricStreamName);
       await value(emit.instrumentedFunctions);
@@ -151,6 +153,8 @@ describe("EmitPhase (Pulumi mocks)", () => {
       assert.equal(orders.inputs.settings.mode, "handler");
       assert.equal(orders.inputs.settings.otlpEndpoint, "https://ingest.example.com");
       assert.equal(orders.inputs.settings.flushTimeoutMs, 1500);
+      assert.equal(orders.inputs.settings.sampler, "parentbased_traceidratio");
+      assert.equal(orders.inputs.settings.samplerArg, "0.5");
       assert.match(orders.inputs.settings.layerArn, /:layer:firefly:3$/);
       assert.ok(hasSecret(orders.raw.settings), "the OTLP token is registered as a secret");
       assert.equal(typeof orders.raw.__provider, "string", "the provider was serialized into the inputs");
@@ -300,6 +304,14 @@ describe("EmitPhase (Pulumi mocks)", () => {
         { layerZipPath: "/nonexistent/firefly-layer.zip" },
         /cannot be read.*npm run build:layer/,
       ],
+      ["an unknown sampler", { sampler: "ratio" }, /sampler "ratio" is not one of always_on/],
+      [
+        "a sampler ratio above 1",
+        { sampler: "parentbased_traceidratio", samplerArg: "25" },
+        /samplerArg "25" must be a ratio from 0 to 1/,
+      ],
+      ["a ratio without a ratio sampler", { samplerArg: "0.5" }, /only applies to the traceidratio samplers/],
+      ["a negative flush budget", { flushTimeoutMs: -1 }, /flushTimeoutMs -1 must be a whole number/],
       ["a bad layer name", { layerName: "fire fly" }, /not a valid Lambda layer name/],
       [
         "a function listed twice",
