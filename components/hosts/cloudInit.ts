@@ -60,8 +60,10 @@ export interface ApplyOptions {
 export const secretParameterName = (instanceId: string, project: string) =>
   `/firefly/${instanceId}/${project}`;
 
+// gzip first: dashboards and collector config shrink several times, which keeps user data under 16 KB
+// and the SSM command (which carries the presentation project) small.
 const heredoc = (content: string) =>
-  Buffer.from(content, "utf8").toString("base64").replace(/.{76}/g, "$&\n");
+  gzipSync(Buffer.from(content, "utf8")).toString("base64").replace(/.{76}/g, "$&\n");
 
 export function renderApplyScript(options: ApplyOptions): string {
   const { project, rendered } = options;
@@ -80,7 +82,7 @@ export function renderApplyScript(options: ApplyOptions): string {
   ];
   const write = (rel: string, content: string) => {
     lines.push(`install -d -m 0755 "$(dirname "$dir/${rel}")"`);
-    lines.push(`base64 -d > "$dir/${rel}" <<'FIREFLY_B64'`, heredoc(content), "FIREFLY_B64");
+    lines.push(`base64 -d <<'FIREFLY_B64' | gunzip > "$dir/${rel}"`, heredoc(content), "FIREFLY_B64");
   };
   write("compose.yaml", rendered.compose);
   for (const [rel, content] of Object.entries(rendered.files)) write(rel, content);

@@ -26,8 +26,10 @@ async function rendered(publish = ec2Publish(undefined)) {
 /** The files the apply script writes, decoded from its heredocs. */
 function writtenFiles(script: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /base64 -d > "\$dir\/([^"]+)" <<'FIREFLY_B64'\n([\s\S]*?)\nFIREFLY_B64/g;
-  for (const m of script.matchAll(re)) out[m[1]] = Buffer.from(m[2].replace(/\n/g, ""), "base64").toString();
+  const re = /base64 -d <<'FIREFLY_B64' \| gunzip > "\$dir\/([^"]+)"\n([\s\S]*?)\nFIREFLY_B64/g;
+  for (const m of script.matchAll(re)) {
+    out[m[1]] = gunzipSync(Buffer.from(m[2].replace(/\n/g, ""), "base64")).toString();
+  }
   return out;
 }
 

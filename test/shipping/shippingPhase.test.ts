@@ -268,10 +268,10 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const [instance] = ofType("aws:ec2/instance:Instance");
       assert.equal(instance.inputs.subnetId, "subnet-0123456789abcdef0");
       const script = gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString();
-      const caddyfile = Buffer.from(
-        script.match(/files\/caddy\/etc__caddy__Caddyfile" <<'FIREFLY_B64'\n([\s\S]*?)\nFIREFLY_B64/)![1],
-        "base64",
-      ).toString();
+      const encoded = script.match(
+        /<<'FIREFLY_B64' \| gunzip > "\$dir\/files\/caddy\/etc__caddy__Caddyfile"\n([\s\S]*?)\nFIREFLY_B64/,
+      )![1];
+      const caddyfile = gunzipSync(Buffer.from(encoded, "base64")).toString();
       assert.match(caddyfile, /^firefly\.example\.com \{/);
       assert.match(caddyfile, /handle \/firehose \{\n {4}reverse_proxy collector:4433/);
       assert.equal(ofType("aws:ec2/eip:Eip").length, 1);
