@@ -3,4 +3,4 @@
 # init script against a real server. Skipped when already installed.
 set -euo pipefail
 dpkg -s postgresql-15 >/dev/null 2>&1 && exit 0
-apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-client-15 >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 postgresql-client-15 >/dev/null
