@@ -128,7 +128,11 @@ function wiringEnv(
   s: InstrumentationSettings,
 ): Record<string, string> {
   const wiring: Record<string, string> = { OTEL_EXPORTER_OTLP_ENDPOINT: s.otlpEndpoint };
-  if (s.otlpToken !== undefined) wiring.OTEL_EXPORTER_OTLP_HEADERS = `authorization=Bearer ${s.otlpToken}`;
+  // The layer reads this W3C-baggage style: entries split on ',' and ';', values URL-decoded. Encoding the
+  // token keeps one with '%', ',' or ';' intact; a plain alphanumeric token reads as written.
+  if (s.otlpToken !== undefined) {
+    wiring.OTEL_EXPORTER_OTLP_HEADERS = `authorization=Bearer ${encodeURIComponent(s.otlpToken)}`;
+  }
   if (String(s.mode) === WRAPPER_MODE) {
     wiring.AWS_LAMBDA_EXEC_WRAPPER = FIREFLY_WRAPPER;
   } else if (current.handler !== FIREFLY_HANDLER) {

@@ -1,5 +1,6 @@
 // The merge rule itself: keeps what the function had, adds Firefly, refuses what Lambda would reject.
 import * as assert from "node:assert/strict";
+import { parseKeyPairsIntoRecord } from "@opentelemetry/core";
 import fc from "fast-check";
 import { InstrumentationMode } from "../../components/config";
 import {
@@ -55,6 +56,15 @@ describe("mergeConfiguration", () => {
     assert.equal(merged.handler, "src/index.handler");
     assert.equal(merged.env.AWS_LAMBDA_EXEC_WRAPPER, FIREFLY_WRAPPER);
     assert.equal(merged.env.FIREFLY_HANDLER, undefined);
+  });
+
+  it("encodes the token so the layer's header parser reads back exactly `Bearer <token>`", () => {
+    for (const token of ["s3cr3t", "a,b;c=d%e f", "eyJh==.x+/y"]) {
+      const merged = mergeConfiguration("orders", fn, { ...settings, otlpToken: token });
+      assert.deepEqual(parseKeyPairsIntoRecord(merged.env.OTEL_EXPORTER_OTLP_HEADERS), {
+        authorization: `Bearer ${token}`,
+      });
+    }
   });
 
   it("sends no auth header without a token", () => {
