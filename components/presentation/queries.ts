@@ -12,7 +12,7 @@
 //   only FunctionName set and Resource empty.
 // - Span metrics from the collector's spanmetrics connector: cumulative counters and a duration
 //   histogram per function (`faas_name`, from the layer's resource) and trigger. Cold starts come from
-//   here (CloudWatch has no such metric), as does p99 (independent of the stream's percentile settings).
+//   here: CloudWatch has no such metric.
 
 /** Which functions a query covers: all of them (grouped by function) or one (a dashboard variable). */
 export interface FunctionScope {
@@ -38,7 +38,6 @@ const ACCOUNT_WIDE = 'FunctionName=""';
 
 // Span metrics: the connector's namespace; the remote-write exporter adds the unit and `_total`.
 export const SPAN_CALLS = "traces_span_metrics_calls_total";
-export const SPAN_DURATION_BUCKET = "traces_span_metrics_duration_milliseconds_bucket";
 // Only the invocation span carries faas.trigger (a spanmetrics dimension): one span per invocation,
 // whatever the trigger's span kind (SERVER, or CONSUMER for queue batches).
 const INVOCATION_SPANS = 'faas_trigger!=""';
@@ -107,9 +106,8 @@ export function lambdaQueries(scope: FunctionScope, w: Window) {
       `${byFunction(cwSum(cloudwatch("duration", "sum", scope), w))}` +
       ` / (${byFunction(cwSum(cloudwatch("duration", "count", scope), w))} > 0)`,
     durationMaxMs: byFunction(cwMax(cloudwatch("duration", "max", scope), w), "max"),
-    durationP99Ms: `histogram_quantile(0.99, sum by (${FUNCTION_LABEL}, le) (${asFunction(
-      `rate(${spans(SPAN_DURATION_BUCKET, scope)}[${w.spans}])`,
-    )}))`,
+    // The stream's `p99` statistic (statisticsConfigurations); over a range, the worst minute's p99.
+    durationP99Ms: byFunction(cwMax(cloudwatch("duration", "0.99", scope), w), "max"),
     // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
     concurrentExecutions: byFunction(cwMax(cloudwatch("concurrent_executions", "max", scope), w), "max"),
     coldStarts,
@@ -143,15 +141,27 @@ const ratePer = (by: string, metric: string, range: string) => `sum by (${by}) (
 export function pipelineQueries(signal: Signal, range: string) {
   return {
     accepted: ratePer("receiver", `otelcol_receiver_accepted_${signal}_total`, range),
+    // Refused: pushed back to the sender (memory limit, a failing store): Firehose and the SDK retry.
     refused: ratePer("receiver", `otelcol_receiver_refused_${signal}_total`, range),
+    // Failed: broken on arrival (undecodable, internal error): not retried.
+    failed: ratePer("receiver", `otelcol_receiver_failed_${signal}_total`, range),
     sent: ratePer("exporter", `otelcol_exporter_sent_${signal}_total`, range),
     sendFailed: ratePer("exporter", `otelcol_exporter_send_failed_${signal}_total`, range),
   };
 }
 
-/** Items refused at the door or lost on the way out, all signals together (per second). */
+// Counters of telemetry at risk. enqueue_failed exists only once a full queue dropped something.
+const AT_RISK = ["receiver_refused", "receiver_failed", "exporter_send_failed", "exporter_enqueue_failed"];
+
+/**
+ * Items refused at the door or lost on the way out, all signals together (per second). One term per
+ * counter: rate() over a name regex would leave same-labelled series from different counters, which
+ * Prometheus rejects; a counter that does not exist yet counts as 0.
+ */
 export const pipelineLossRate = (range: string) =>
-  `sum(rate({__name__=~"otelcol_(receiver_refused|exporter_send_failed|exporter_enqueue_failed)_(${SIGNALS.join("|")})_total"}[${range}]))`;
+  AT_RISK.flatMap((counter) =>
+    SIGNALS.map((signal) => `(sum(rate(otelcol_${counter}_${signal}_total[${range}])) or vector(0))`),
+  ).join(" + ");
 
 export const pipelineQueue = {
   size: "max by (exporter) (otelcol_exporter_queue_size)",

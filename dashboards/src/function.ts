@@ -111,7 +111,7 @@ export function functionDashboard() {
           "Duration",
           "ms",
           [one("average", q.durationAvgMs), one("p99", q.durationP99Ms), one("max", q.durationMaxMs)],
-          "Average and max from CloudWatch; p99 from the invocation spans' duration histogram.",
+          "CloudWatch Duration per minute: average (sum / count), p99 and max.",
         ),
       )
       .withPanel(graph("Throttles per minute", "short", [one("throttles", q.throttles)]))

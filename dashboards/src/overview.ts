@@ -57,7 +57,7 @@ export function overviewDashboard() {
         ),
       )
       .withPanel(
-        graph("p99 duration", "ms", each(q.durationP99Ms), "From the invocation spans' duration histogram."),
+        graph("p99 duration", "ms", each(q.durationP99Ms), "CloudWatch's p99 statistic, streamed per minute."),
       )
       .withPanel(
         graph(

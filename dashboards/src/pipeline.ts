@@ -18,6 +18,7 @@ function signalPanels(signal: Signal) {
     graph(`${title} in (per second)`, "short", [
       { expr: q.accepted, legend: "accepted by {{receiver}}" },
       { expr: q.refused, legend: "refused by {{receiver}}" },
+      { expr: q.failed, legend: "failed in {{receiver}}" },
     ]),
     graph(`${title} out (per second)`, "short", [
       { expr: q.sent, legend: "sent by {{exporter}}" },
@@ -36,7 +37,7 @@ export function pipelineDashboard() {
       "Telemetry at risk (items per second)",
       "short",
       [{ expr: pipelineLossRate(RANGE), legend: "refused + failed + not queued" }],
-      "Refused by a receiver (memory limit, bad auth, downstream error), failed to export, or dropped by a full queue. Firehose and the SDK retry refused data; failed exports are lost unless queued.",
+      "Refused by a receiver (memory limit, failing store), failed on arrival, failed to export, or dropped by a full queue. Firehose and the SDK retry refused data; failed exports are lost unless queued.",
       24,
     ),
   );

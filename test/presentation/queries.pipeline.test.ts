@@ -1,0 +1,210 @@
+// Every PromQL expression in every dashboard panel and alert rule, run against the local pipeline's
+// Prometheus after real data went through the real collector: CloudWatch Metric Stream records
+// (opentelemetry1.0, delivered the way Firehose does) and spans from the real Firefly layer (through
+// the spanmetrics connector), with the dashboard variables set to a function that only this test uses.
+// Every expression must return data; the function dashboard's Jaeger queries run against Jaeger.
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as path from "node:path";
+import { ALERT_DEFAULTS } from "../../components/presentation/alerts";
+import { cloudwatch, lambdaQueries, oneFunction, PER_POINT } from "../../components/presentation/queries";
+import { collectorConfigObject } from "../../components/shipping/collectorConfig";
+import { Storage } from "../../components/types";
+import { deliver, lambdaMetricData, metricStreamRecord } from "../pipeline/firehose";
+import { ensureLocalPipeline, type LocalPipeline } from "../pipeline/local";
+import { sleep } from "../pipeline/processes";
+import { promQuery, waitForSamples } from "../pipeline/query";
+import { JAEGER_VERSION } from "../pipeline/stack";
+import {
+  alertExpressions,
+  dashboardExpressions,
+  loadDashboards,
+  substitute,
+  variableExpressions,
+} from "./expressions";
+
+const FN = `orders-${randomBytes(3).toString("hex")}`;
+const REPO = path.resolve(__dirname, "../..");
+const INVOCATIONS = 20;
+const ERRORS = 3;
+
+/** One execution environment of FN: a process running the built layer around the fixture function. */
+function runEnvironment(local: LocalPipeline, invocations: number, failing: number): Promise<void> {
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    AWS_LAMBDA_FUNCTION_NAME: FN,
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "512",
+    AWS_REGION: "eu-west-1",
+    OTEL_EXPORTER_OTLP_ENDPOINT: local.otlp.url,
+    OTEL_EXPORTER_OTLP_HEADERS: `authorization=${encodeURIComponent(local.otlp.headers.authorization)}`,
+    INVOCATIONS: String(invocations),
+    FAILING: String(failing),
+  };
+  const child = spawn(process.execPath, [path.join(__dirname, "fixtures/environment.mjs")], {
+    cwd: REPO,
+    env,
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  // The layer reports its own trouble as "[firefly] …" on stderr and carries on untraced: fail on it.
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) =>
+      code === 0 && !stderr.includes("[firefly]")
+        ? resolve()
+        : reject(new Error(`fixture exited ${code} (is the layer built? npm run build:layer):\n${stderr}`)),
+    ),
+  );
+}
+
+async function sendMinute(local: LocalPipeline, endMs: number) {
+  const data = lambdaMetricData({
+    functionName: FN,
+    alias: "live",
+    invocations: INVOCATIONS,
+    errors: ERRORS,
+    throttles: 1,
+    concurrentExecutions: 4,
+    endMs,
+  });
+  const result = await deliver([metricStreamRecord(data)], { ...local.firehose, retryForMs: 20_000 });
+  assert.equal(result.status, 200, `Firehose delivery: ${JSON.stringify(result.body)}`);
+}
+
+describe("dashboard and alert queries against the local pipeline", function () {
+  this.timeout(240_000);
+  let local: LocalPipeline;
+  const variables = { function: FN };
+  const expressions = [
+    ...dashboardExpressions(),
+    ...variableExpressions(),
+    ...alertExpressions({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { [FN]: 3000 } }),
+  ];
+
+  before(async () => {
+    local = await ensureLocalPipeline();
+    const prom = local.prometheus.url;
+    const now = Date.now();
+    // Two minutes of CloudWatch data, oldest first (remote write rejects out-of-order samples).
+    await sendMinute(local, now - 60_000);
+    await sendMinute(local, now);
+    // Two execution environments, one span-metrics flush apart, so counters rise between samples.
+    await runEnvironment(local, 3, 1);
+    const calls = `traces_span_metrics_calls_total{faas_name="${FN}"}`;
+    await waitForSamples(prom, calls, { timeoutMs: 60_000 });
+    await runEnvironment(local, 3, 1);
+    await waitForSamples(prom, `increase(${calls}[4m]) > 0`, { timeoutMs: 60_000 });
+    // The collector's own counters are pushed every 15 s: rates need two samples after the spans.
+    await waitForSamples(prom, "rate(otelcol_receiver_accepted_spans_total[4m]) > 0", { timeoutMs: 60_000 });
+  });
+
+  it("per-function CloudWatch queries count the function once: not its alias, not the account", async () => {
+    const [sample] = await promQuery(
+      local.prometheus.url,
+      lambdaQueries(oneFunction(FN), PER_POINT).invocations,
+    );
+    assert.equal(sample.value, INVOCATIONS);
+    const all = await promQuery(local.prometheus.url, cloudwatch("invocations", "sum", oneFunction(FN)));
+    assert.equal(all.length, 1, `series: ${JSON.stringify(all.map((s) => s.metric))}`);
+    const rate = await promQuery(
+      local.prometheus.url,
+      substitute(lambdaQueries(oneFunction(FN), PER_POINT).errorRatePercent, {}),
+    );
+    assert.equal(rate[0].value, (100 * ERRORS) / INVOCATIONS);
+  });
+
+  it("the collector's span metrics carry faas.coldstart, which every cold-start panel and alert needs", () => {
+    const spanmetrics = (collectorConfigObject({ storage: Storage.Prometheus }).connectors as any)
+      .spanmetrics;
+    const dimensions = spanmetrics.dimensions.map((d: { name: string }) => d.name);
+    assert.ok(
+      dimensions.includes("faas.coldstart"),
+      `spanmetrics dimensions are ${dimensions.join(", ")}: add { name: "faas.coldstart" } in components/shipping/collectorConfig.ts`,
+    );
+  });
+
+  it("found every expression (dashboards, variables, alerts)", () => {
+    assert.ok(dashboardExpressions().length >= 30, `${dashboardExpressions().length} dashboard expressions`);
+    assert.equal(variableExpressions().length, 1);
+    assert.equal(
+      alertExpressions({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { x: 1000 } }).length,
+      5,
+    );
+  });
+
+  for (const e of expressions) {
+    it(`returns data: ${e.where}`, async () => {
+      const expr = substitute(e.expr, variables);
+      const samples = await promQuery(local.prometheus.url, expr);
+      assert.ok(samples.length > 0, `no data for ${e.where}:\n${expr}`);
+      // Function-scoped results must be about the test's function.
+      if (samples.some((s) => s.metric.FunctionName !== undefined) && expr.includes(FN)) {
+        assert.ok(
+          samples.every((s) => s.metric.FunctionName === FN),
+          `${e.where}: ${JSON.stringify(samples)}`,
+        );
+      }
+      assert.ok(
+        samples.every((s) => !Number.isNaN(s.value)),
+        `${e.where}: NaN in ${JSON.stringify(samples)}`,
+      );
+    });
+  }
+
+  it("the function dashboard's trace panels find the function's traces in Jaeger, failed ones by error=true", async () => {
+    const dashboard = loadDashboards().function;
+    const searches = dashboard.panels.flatMap((p) =>
+      (p.targets ?? []).filter((t) => t.queryType === "search"),
+    );
+    assert.equal(searches.length, 2);
+    const [all, failed] = [searches.find((q) => !q.tags)!, searches.find((q) => q.tags === "error=true")!];
+    const recent = await jaegerSearch(local, all, 1);
+    assert.ok(recent.length > 0, "no recent traces");
+    // The layer marks a thrown error as span status ERROR, which the query API shows as error=true.
+    assert.ok(recent.some(hasError), "the failed invocations' traces are not among the recent ones");
+    if (JAEGER_VERSION === "1.76.0") {
+      // Jaeger 1.76's in-memory store reads the `error` filter as a boolean while the query API passes
+      // strings, so `error=true` finds nothing there (fixed by jaeger PR 8217, in the 2.x image hosts run).
+      // The newest Jaeger the module proxy holds is 1.76.0, so here only the unfiltered search is proven.
+      assert.deepEqual(await jaegerSearch(local, failed, 0), []);
+      return;
+    }
+    const errors = await jaegerSearch(local, failed, 1);
+    assert.ok(
+      errors.length > 0 && errors.every(hasError),
+      "error=true did not find exactly the failed traces",
+    );
+  });
+});
+
+interface Trace {
+  spans: { tags: { key: string; value: unknown }[] }[];
+}
+const hasError = (t: Trace) => t.spans.some((s) => s.tags.some((g) => g.key === "error" && g.value === true));
+
+/** What Grafana's Jaeger datasource sends for a search panel (logfmt tags as JSON), retried until `min` traces. */
+async function jaegerSearch(local: LocalPipeline, q: Record<string, any>, min: number): Promise<Trace[]> {
+  const params = new URLSearchParams({
+    service: substitute(q.service, { function: FN }),
+    limit: String(q.limit),
+    start: String((Date.now() - 3_600_000) * 1000),
+    end: String(Date.now() * 1000),
+  });
+  if (q.tags)
+    params.set(
+      "tags",
+      JSON.stringify(Object.fromEntries(q.tags.split(" ").map((kv: string) => kv.split("=")))),
+    );
+  for (let attempt = 0; ; attempt++) {
+    const body = (await (await fetch(`${local.traces.jaegerUrl}/api/traces?${params}`)).json()) as {
+      data: Trace[] | null;
+    };
+    const traces = body.data ?? [];
+    if (traces.length >= min || attempt >= 30) return traces;
+    await sleep(1000);
+  }
+}
