@@ -89,12 +89,13 @@ export class ManagedProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async start(): Promise<void> {
+  /** Starts the process; `env` overrides the spec's environment for this start only (a misconfiguration). */
+  async start(env: Readonly<Record<string, string>> = {}): Promise<void> {
     if (this.running) throw new Error(`${this.spec.name} is already running`);
     const out = fs.openSync(this.logFile, "a");
     fs.writeSync(out, `\n--- start #${++this.starts} at ${new Date().toISOString()}\n`);
     const child = spawn(this.spec.command, [...this.spec.args], {
-      env: { ...process.env, ...this.spec.env },
+      env: { ...process.env, ...this.spec.env, ...env },
       stdio: ["ignore", out, out],
     });
     fs.closeSync(out);

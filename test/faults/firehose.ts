@@ -1,71 +1,39 @@
-// A Firehose stand-in for the faults: each delivery carries one function's AWS/Lambda metrics under a
-// name of its own, so the metric store can be asked which deliveries arrived. Like Firehose it retries
-// everything but 200 (413 aside, which Firehose gives up on) until its retry duration runs out.
+// Firehose deliveries for the faults, built with the shipping phase's metric-stream record builder and
+// sent with its Firehose-style sender (retries everything but 200 and 413 until its retry duration
+// runs out). Each delivery carries one function's AWS/Lambda metrics under a name of its own, so the
+// metric store can be asked which deliveries arrived.
 import { randomUUID } from "node:crypto";
-import { firehoseBody, metricStreamRequest } from "../bench/firehoseLoad";
-import { sleep } from "./control";
+import { firehoseRequestBody, lambdaMetricData, metricStreamRecord } from "../pipeline/firehose";
 import { post } from "./load";
 import { promQuery } from "./pipeline";
 
-function delimited(message: Buffer): Buffer {
-  const len: number[] = [];
-  let v = message.length;
-  while (v >= 0x80) {
-    len.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  len.push(v);
-  return Buffer.concat([Buffer.from(len), message]);
+/** The records of one delivery: one minute of one function's Lambda metrics. */
+export function recordsFor(functionName: string): Buffer[] {
+  return [metricStreamRecord(lambdaMetricData({ functionName, accountWide: false }))];
 }
 
-/** A delivery body whose only function is `functionName` (one record, one Invocations summary). */
-export function deliveryFor(functionName: string): { requestId: string; body: string } {
-  const requestId = randomUUID();
-  const data = delimited(metricStreamRequest(functionName, 1, Date.now())).toString("base64");
-  return { requestId, body: firehoseBody(requestId, JSON.stringify([{ data }])) };
-}
-
-export function firehoseHeaders(requestId: string, accessKey: string | undefined): Record<string, string> {
+/** POSTs one delivery once, with whatever key (or none) the caller chooses: for strangers and bad input. */
+export function postOnce(
+  url: string,
+  accessKey: string | undefined,
+  body: string | Buffer,
+  requestId: string = randomUUID(),
+) {
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "x-amz-firehose-request-id": requestId,
   };
   if (accessKey !== undefined) headers["x-amz-firehose-access-key"] = accessKey;
-  return headers;
+  return post(url, body, headers, { timeoutMs: 60_000 });
 }
 
-export interface DeliveryOutcome {
-  readonly delivered: boolean;
-  readonly attempts: number;
-  readonly statuses: readonly number[];
-}
-
-/** Delivers one body as Firehose does: retry on anything but 200 or 413, every `backoffMs`, until `retryForMs`. */
-export async function deliver(
-  url: string,
-  accessKey: string,
-  delivery: { requestId: string; body: string },
-  retryForMs: number,
-  backoffMs = 1_000,
-): Promise<DeliveryOutcome> {
-  const deadline = Date.now() + retryForMs;
-  const statuses: number[] = [];
-  for (;;) {
-    let status = 0;
-    try {
-      // Firehose waits up to 3 minutes for an answer; the collector answers well within 30 s.
-      status = (
-        await post(url, delivery.body, firehoseHeaders(delivery.requestId, accessKey), { timeoutMs: 60_000 })
-      ).status;
-    } catch {
-      status = 0;
-    }
-    statuses.push(status);
-    if (status === 200) return { delivered: true, attempts: statuses.length, statuses };
-    if (status === 413 || Date.now() > deadline)
-      return { delivered: false, attempts: statuses.length, statuses };
-    await sleep(backoffMs);
-  }
+/** A well-formed delivery body for `functionName`, and the request id it must be sent with. */
+export function deliveryBody(functionName: string): { requestId: string; body: string } {
+  const requestId = randomUUID();
+  return {
+    requestId,
+    body: JSON.stringify(firehoseRequestBody(recordsFor(functionName), requestId, Date.now())),
+  };
 }
 
 /** Function names (of the given prefix) the metric store holds an Invocations series for. */

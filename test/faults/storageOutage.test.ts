@@ -3,8 +3,9 @@
 // Firehose request must end up stored (the collector answers 503 while the store is down; the sender
 // retries on non-200 as Firehose does).
 import * as assert from "node:assert/strict";
+import { deliver, type FirehoseResult } from "../pipeline/firehose";
 import { sleep, waitFor } from "./control";
-import { type DeliveryOutcome, deliver, deliveryFor, storedFunctions } from "./firehose";
+import { recordsFor, storedFunctions } from "./firehose";
 import { record } from "./ledger";
 import { SpanLoad } from "./load";
 import { type FaultPipeline, startFaultPipeline } from "./pipeline";
@@ -27,13 +28,16 @@ describe("fault: storage outage", function () {
     const load = new SpanLoad(pipeline.otlpTracesUrl, pipeline.otlpToken);
     load.start();
     // Firehose deliveries, one every 500 ms, each retried like Firehose until it gets its 200.
-    const deliveries: Promise<DeliveryOutcome>[] = [];
+    const deliveries: Promise<FirehoseResult>[] = [];
     let firehoseRunning = true;
     const firehoseLoop = (async () => {
       while (firehoseRunning) {
-        const delivery = deliveryFor(`outage-fn-${deliveries.length}`);
         deliveries.push(
-          deliver(pipeline.firehoseUrl, pipeline.firehoseKey, delivery, (OUTAGE_S + DRAIN_S) * 1000),
+          deliver(recordsFor(`outage-fn-${deliveries.length}`), {
+            url: pipeline.firehoseUrl,
+            accessKey: pipeline.firehoseKey,
+            retryForMs: (OUTAGE_S + DRAIN_S) * 1000,
+          }),
         );
         await sleep(500);
       }
@@ -51,7 +55,7 @@ describe("fault: storage outage", function () {
     firehoseRunning = false;
     await firehoseLoop;
     const outcomes = await Promise.all(deliveries);
-    const delivered = outcomes.filter((o) => o.delivered).length;
+    const delivered = outcomes.filter((o) => o.status === 200).length;
     const retried = outcomes.filter((o) => o.attempts > 1).length;
     const stored = async () => (await storedFunctions(pipeline.prometheusUrl, "outage-fn-")).size;
     await waitFor(
