@@ -57,7 +57,12 @@ export function overviewDashboard() {
         ),
       )
       .withPanel(
-        graph("p99 duration", "ms", each(q.durationP99Ms), "CloudWatch's p99 statistic, streamed per minute."),
+        graph(
+          "p99 duration",
+          "ms",
+          each(q.durationP99Ms),
+          "CloudWatch's p99 statistic, streamed per minute.",
+        ),
       )
       .withPanel(
         graph(

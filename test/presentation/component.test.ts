@@ -2,6 +2,7 @@
 // the Grafana service lands on each host, secrets never appear outside secret markers, and the
 // provisioning files and dashboards are mounted.
 import * as assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import type * as pulumiType from "@pulumi/pulumi";
 import { Host, Storage } from "../../components/types";
 import { generatedSecret, ofType, output, recorded, scanSecrets, settle } from "../shipping/mocks";
@@ -17,10 +18,10 @@ function assertOnlySecret(values: string[]) {
   for (const v of values) assert.ok(scanSecrets([v]).wrapped > 0, `${v} never reached a resource`);
 }
 const unwrap = (v: any) => (v && typeof v === "object" && "value" in v ? v.value : v);
-/** The files an ec2 apply script writes (base64 heredocs), decoded. */
+/** The files an ec2 apply script writes (gzip + base64 heredocs), decoded. */
 const heredocs = (script: string) =>
-  [...script.matchAll(/<<'FIREFLY_B64'\n([\s\S]*?)\nFIREFLY_B64/g)].map((m) =>
-    Buffer.from(m[1].replace(/\s/g, ""), "base64").toString("utf8"),
+  [...script.matchAll(/<<'FIREFLY_B64'[^\n]*\n([\s\S]*?)\nFIREFLY_B64/g)].map((m) =>
+    gunzipSync(Buffer.from(m[1].replace(/\s/g, ""), "base64")).toString("utf8"),
   );
 const shipping = {
   prometheusUrl: "http://promscale:9201",
