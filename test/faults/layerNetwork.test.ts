@@ -1,0 +1,149 @@
+// Fault 3: the collector is unreachable, slow, black-holed or refusing, seen from a function. Handlers
+// run through the real runtime interface client with the built layer (handler redirection and the exec
+// wrapper) must still return their results, with zero handler errors, and the time the layer adds
+// must stay within its flush budget (FIREFLY_FLUSH_TIMEOUT_MS) instead of growing to the function's
+// timeout. The numbers are printed; the bound is asserted with a margin for a busy 2-core machine,
+// because without the budget a black hole would hold every invocation until its timeout (30 s here).
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type OtlpReceiver, startOtlpReceiver } from "../layer/otlp";
+import { LAYER_ZIP, type LayerMode, startFunction } from "../layer/runtime";
+import { blackHole, type FaultServer, freePort, slowServer } from "./control";
+import { record } from "./ledger";
+
+const TASK_ROOT = path.resolve(__dirname, "../layer/fixtures/fn");
+const FLUSH_BUDGET_MS = 500;
+/** Scheduling slack on a loaded 2-core CI machine; far below what an unbounded wait would cost. */
+const MARGIN_MS = 1_000;
+const INVOCATIONS = 8;
+
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+describe("fault: collector unreachable, slow, black-holed or refusing (real runtime + layer)", function () {
+  this.timeout(180_000);
+  let receiver: OtlpReceiver;
+  const servers: FaultServer[] = [];
+  let baselineMedian = 0;
+  const lines: string[] = [];
+  let handlerErrors = 0;
+  let invocations = 0;
+
+  before(() => {
+    if (!fs.existsSync(LAYER_ZIP)) throw new Error(`${LAYER_ZIP} is missing: run npm run build:layer`);
+  });
+  after(async () => {
+    await receiver?.close();
+    for (const s of servers) await s.close();
+    if (invocations > 0) {
+      record({
+        fault: "collector-unreachable",
+        injected: `${invocations} invocations against unreachable, slow, black-holed and refusing endpoints`,
+        notes: `${handlerErrors} handler errors; added latency p50/max ms vs healthy: ${lines.join(", ")}`,
+      });
+    }
+  });
+
+  /** Invokes the fixture INVOCATIONS times with the endpoint at `endpoint`; returns sorted durations. */
+  async function run(mode: LayerMode, endpoint: string): Promise<number[]> {
+    const fn = await startFunction({
+      mode,
+      taskRoot: TASK_ROOT,
+      handler: "index.handler",
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        FIREFLY_FLUSH_TIMEOUT_MS: String(FLUSH_BUDGET_MS),
+      },
+    });
+    const durations: number[] = [];
+    try {
+      for (let i = 0; i < INVOCATIONS; i++) {
+        const event = { n: i, payload: "x".repeat(100) };
+        const out = await fn.invoke(event, { timeoutMs: 30_000 });
+        invocations++;
+        if (!out.ok) handlerErrors++;
+        assert.ok(out.ok, `invocation ${i} failed: ${JSON.stringify(out.error)}\n${fn.log}`);
+        assert.deepEqual(
+          (out.result as { echo: unknown }).echo,
+          event,
+          "the handler's result did not come back",
+        );
+        durations.push(out.durationMs);
+      }
+    } finally {
+      await fn.stop();
+    }
+    return durations.sort((a, b) => a - b);
+  }
+
+  it("healthy endpoint (baseline): every invocation exported", async () => {
+    receiver = await startOtlpReceiver();
+    const durations = await run("redirect", receiver.url);
+    await receiver.waitForSpans(INVOCATIONS, 5_000);
+    baselineMedian = quantile(durations, 0.5);
+    lines.push(`healthy ${baselineMedian.toFixed(0)} (absolute)`);
+  });
+
+  const scenarios: [string, LayerMode, () => Promise<{ url: string; tried: () => number }>][] = [
+    [
+      "unreachable (nothing listening)",
+      "redirect",
+      async () => ({ url: `http://127.0.0.1:${await freePort()}`, tried: () => Number.NaN }),
+    ],
+    [
+      "slow (answers after 5 s)",
+      "redirect",
+      async () => {
+        const s = await slowServer(5_000);
+        servers.push(s);
+        return { url: `http://127.0.0.1:${s.port}`, tried: s.accepted };
+      },
+    ],
+    [
+      "black hole (accepts, never answers)",
+      "redirect",
+      async () => {
+        const s = await blackHole();
+        servers.push(s);
+        return { url: `http://127.0.0.1:${s.port}`, tried: s.accepted };
+      },
+    ],
+    [
+      "black hole, exec wrapper mode",
+      "wrapper",
+      async () => {
+        const s = await blackHole();
+        servers.push(s);
+        return { url: `http://127.0.0.1:${s.port}`, tried: s.accepted };
+      },
+    ],
+    [
+      "refusing (HTTP 503)",
+      "redirect",
+      async () => {
+        const r = await startOtlpReceiver();
+        r.respondWith(503);
+        servers.push({ port: 0, accepted: () => r.requests.length, close: () => r.close() });
+        return { url: r.url, tried: () => r.requests.length };
+      },
+    ],
+  ];
+
+  for (const [name, mode, endpoint] of scenarios) {
+    it(`${name}: results returned, zero handler errors, added latency within the ${FLUSH_BUDGET_MS} ms flush budget`, async () => {
+      const { url, tried } = await endpoint();
+      const durations = await run(mode, url);
+      const added = durations.map((d) => d - baselineMedian);
+      const [p50, max] = [quantile(added, 0.5), added[added.length - 1]];
+      lines.push(`${name} ${p50.toFixed(0)}/${max.toFixed(0)}`);
+      const attempts = tried();
+      if (!Number.isNaN(attempts))
+        assert.ok(attempts > 0, "the layer never tried the endpoint: the fault was not felt");
+      assert.ok(
+        max <= FLUSH_BUDGET_MS + MARGIN_MS,
+        `an invocation took ${max.toFixed(0)} ms longer than on a healthy endpoint (budget ${FLUSH_BUDGET_MS} ms)`,
+      );
+    });
+  }
+});
