@@ -1,8 +1,12 @@
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
+import { caddyService } from "../../components/hosts/caddy";
 import {
   gzipUserData,
   renderApplyScript,
@@ -16,6 +20,10 @@ import {
   renderComposeProject,
 } from "../../components/hosts/compose";
 import { ec2Publish } from "../../components/hosts/ec2";
+import { collectorRoutes } from "../../components/shipping";
+import { collectorService } from "../../components/shipping/collector";
+import { storageServices } from "../../components/shipping/storage";
+import { Storage } from "../../components/types";
 import { resolve, SECRET_PASSWORD, sampleServices } from "./helpers";
 
 async function rendered(publish = ec2Publish(undefined)) {
@@ -68,6 +76,78 @@ describe("ec2 compose project", () => {
       undefined,
     );
     assert.equal(ec2Publish("firefly.example.com")({ name: "caddy" } as ResolvedService, 443), "0.0.0.0");
+  });
+});
+
+/** compose-check (built by .ci/setup.d/55-compose-check.sh) loads a project as `docker compose` would. */
+function composeCheck(files: Record<string, string>): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  const tools = path.resolve(".firefly/tools");
+  const bin = existsSync(tools) ? readdirSync(tools).find((f) => f.startsWith("compose-check-")) : undefined;
+  if (!bin) throw new Error("compose-check is not built: run .ci/setup.d/55-compose-check.sh");
+  const dir = mkdtempSync(path.join(tmpdir(), "ff-compose-"));
+  try {
+    for (const [rel, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      writeFileSync(path.join(dir, rel), content);
+    }
+    return spawnSync(path.join(tools, bin), [path.join(dir, "compose.yaml")], { encoding: "utf8" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("ec2 compose project, loaded by the Compose library", () => {
+  it("loads, with the secret env files read into each service's environment", async () => {
+    const project = await rendered();
+    const r = composeCheck({ "compose.yaml": project.compose, ...project.files, ...project.secretFiles });
+    assert.equal(r.status, 0, r.stderr);
+    const loaded = parse(r.stdout);
+    assert.equal(loaded.services.store.environment.STORE_PASSWORD, SECRET_PASSWORD);
+    assert.equal(loaded.services.store.environment.MODE, "single");
+    assert.equal(loaded.services.ingest.ports[0].published, "4318");
+    assert.deepEqual(Object.keys(loaded.services.ingest.networks), [EC2_NETWORK]);
+    assert.equal(loaded.networks[EC2_NETWORK].external, true);
+  });
+
+  for (const storage of [Storage.Promscale, Storage.Prometheus]) {
+    it(`the real shipping project (${storage}, collector, Caddy) loads`, async () => {
+      const services = [
+        ...storageServices({
+          storage,
+          databasePassword: "db-0123456789abcdef",
+          readonlyPassword: "ro-0123456789abcdef",
+        }),
+        collectorService({
+          config: { storage },
+          otlpToken: "t".repeat(40),
+          firehoseAccessKey: "k".repeat(40),
+        }),
+        caddyService("firefly.example.com", collectorRoutes()),
+      ];
+      const project = renderComposeProject((await resolve(services)) as ResolvedService[], {
+        publish: ec2Publish("firefly.example.com"),
+      });
+      const r = composeCheck({ "compose.yaml": project.compose, ...project.files, ...project.secretFiles });
+      assert.equal(r.status, 0, r.stderr);
+      const loaded = parse(r.stdout);
+      assert.equal(loaded.services.collector.environment.FIREFLY_OTLP_TOKEN, "t".repeat(40));
+      assert.deepEqual(
+        Object.entries(loaded.services)
+          .filter(([, svc]: [string, any]) => svc.ports)
+          .map(([name]) => name),
+        ["caddy"],
+      );
+    });
+  }
+
+  it("the checker refuses what Compose refuses (a missing env file, an unknown key)", async () => {
+    const project = await rendered();
+    assert.notEqual(composeCheck({ "compose.yaml": project.compose, ...project.files }).status, 0);
+    assert.notEqual(composeCheck({ "compose.yaml": `${project.compose}bogus: 1\n` }).status, 0);
   });
 });
 
