@@ -134,7 +134,22 @@ async function uninstrument(outs: ExistingFunctionOutputs): Promise<void> {
   await writeConfiguration(outs, cfg.RevisionId, restored);
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+// Order-insensitive: settings come back from state with their keys in whatever order the engine stored
+// them, and a spurious difference would rewrite the function on every run.
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(
+      Object.keys(v)
+        .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 export const existingFunctionProvider = {
   async create(inputs: ExistingFunctionInputs): Promise<{ id: string; outs: ExistingFunctionOutputs }> {
