@@ -98,7 +98,7 @@ export interface PresentationPhaseArgs {
   /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
   readonly smtp?: Smtp;
   /** Function name → timeout in seconds, for the p99-near-timeout alert. Default: none (that alert is left out). */
-  readonly functionTimeouts?: Record<string, number>;
+  readonly functionTimeouts?: pulumi.Input<Record<string, number>>;
   /** Certificate Grafana serves HTTPS with. Default: self-signed when Grafana is reachable off the host, else plain HTTP on the host only. */
   readonly certificate?: GrafanaCertificate;
   /** Size of Grafana's data volume in GiB. Default: 2. */
@@ -121,7 +121,10 @@ export function grafanaIsPublic(args: PresentationPhaseArgs): boolean {
 }
 
 /** Alert options with defaults applied (timeouts converted to ms). Pure. */
-export function resolveAlertOptions(args: PresentationPhaseArgs): AlertOptions {
+export function resolveAlertOptions(
+  args: PresentationPhaseArgs,
+  functionTimeouts: Record<string, number> = plainTimeouts(args),
+): AlertOptions {
   const a = args.alerts ?? {};
   return {
     emails: a.emails ?? [],
@@ -129,10 +132,16 @@ export function resolveAlertOptions(args: PresentationPhaseArgs): AlertOptions {
     coldStartRatePercent: a.coldStartRatePercent ?? ALERT_DEFAULTS.coldStartRatePercent,
     durationTimeoutRatio: a.durationTimeoutRatio ?? ALERT_DEFAULTS.durationTimeoutRatio,
     functionTimeoutsMs: Object.fromEntries(
-      Object.entries(args.functionTimeouts ?? {}).map(([fn, s]) => [fn, Math.round(s * 1000)]),
+      Object.entries(functionTimeouts).map(([fn, s]) => [fn, Math.round(s * 1000)]),
     ),
   };
 }
+
+// Timeouts known only at deploy time (an Output, e.g. from EmitPhase) are validated when they resolve.
+const plainTimeouts = (args: PresentationPhaseArgs): Record<string, number> =>
+  pulumi.Output.isInstance(args.functionTimeouts)
+    ? {}
+    : ((args.functionTimeouts as Record<string, number>) ?? {});
 
 /** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
 export function validatePresentationArgs(args: PresentationPhaseArgs): string[] {
@@ -239,7 +248,12 @@ export class PresentationPhase extends pulumi.ComponentResource {
 
     const service = grafanaService({
       datasources,
-      alerting: renderAlerting(resolveAlertOptions(args)),
+      alerting: pulumi.output(args.functionTimeouts ?? {}).apply((timeouts) => {
+        const options = resolveAlertOptions(args, timeouts);
+        const problems = validateAlertOptions(options);
+        if (problems.length > 0) throw new Error(`PresentationPhase ${name}:\n- ${problems.join("\n- ")}`);
+        return renderAlerting(options);
+      }),
       dashboards: committedDashboards(),
       adminPassword,
       secretKey,

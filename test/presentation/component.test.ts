@@ -58,6 +58,8 @@ describe("PresentationPhase (mocks)", () => {
       postgres: postgres(),
       adminPassword: pulumi.secret(ADMIN_PASSWORD),
       alerts: { emails: ["oncall@example.com"] },
+      // As EmitPhase would hand them over: known only at deploy time.
+      functionTimeouts: pulumi.output({ orders: 30 }),
       smtp: {
         host: "smtp.example.com:587",
         fromAddress: "grafana@example.com",
@@ -87,6 +89,10 @@ describe("PresentationPhase (mocks)", () => {
     }
     const datasources = c.uploads.find((u: any) => u.file.includes("datasources")).content;
     assert.match(datasources, /uid: firefly-promscale-sql/);
+    const alerting = c.uploads.find((u: any) => u.file.includes("alerting")).content;
+    assert.match(alerting, /uid: firefly-p99-near-timeout/);
+    assert.match(alerting, /label_replace\(vector\(30000\), "FunctionName", "orders"/);
+    assert.match(alerting, /addresses: oncall@example.com/);
     assertOnlySecret([ADMIN_PASSWORD, DB_PASSWORD, SMTP_PASSWORD, generatedSecret("pres-secret-key")]);
     // No admin password was generated: the user's is used.
     assert.equal(ofType("random:index/randomPassword:RandomPassword").length, 1);
