@@ -137,6 +137,8 @@ export function createMetricsDelivery(
     `${name}-firehose`,
     {
       destination: "http_endpoint",
+      // Records wait in Firehose's buffer (and retry for up to two hours): keep them encrypted at rest.
+      serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
       httpEndpointConfiguration: {
         name: "Firefly collector",
         url: args.firehoseUrl,

@@ -192,6 +192,7 @@ describe("EmitPhase (Pulumi mocks)", () => {
       const firehose = find("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream");
       const http = firehose.inputs.httpEndpointConfiguration;
       assert.equal(firehose.inputs.destination, "http_endpoint");
+      assert.deepEqual(firehose.inputs.serverSideEncryption, { enabled: true, keyType: "AWS_OWNED_CMK" });
       assert.equal(http.url, "https://abc.execute-api.us-gov-west-1.amazonaws.com/firehose");
       assert.equal(http.accessKey, "firehose-key-value");
       assert.ok(hasSecret(firehose.raw.httpEndpointConfiguration), "the access key is a secret");
