@@ -246,6 +246,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
         }),
       );
 
+    this.grafanaUrl = this.url(name, args, certificate !== undefined);
     const service = grafanaService({
       datasources,
       alerting: pulumi.output(args.functionTimeouts ?? {}).apply((timeouts) => {
@@ -260,6 +261,8 @@ export class PresentationPhase extends pulumi.ComponentResource {
       tls: certificate,
       sqlPassword: pg ? pulumi.secret(pg.password) : undefined,
       smtp: args.smtp,
+      // Links in alert emails point here.
+      rootUrl: this.grafanaUrl,
       dataVolumeSizeGb: args.dataVolumeSizeGb,
     });
     const target: ServiceTarget = {
@@ -272,7 +275,6 @@ export class PresentationPhase extends pulumi.ComponentResource {
     };
     deployServices(`${name}-grafana`, target, [service], { parent: this });
 
-    this.grafanaUrl = this.url(name, args, certificate !== undefined);
     this.grafanaAdminUser = pulumi.output(GRAFANA_ADMIN_USER);
     this.grafanaAdminPassword = adminPassword;
     this.registerOutputs({

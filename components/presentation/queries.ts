@@ -110,7 +110,8 @@ export function lambdaQueries(scope: FunctionScope, w: Window) {
     durationP99Ms: byFunction(cwMax(cloudwatch("duration", "0.99", scope), w), "max"),
     // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
     concurrentExecutions: byFunction(cwMax(cloudwatch("concurrent_executions", "max", scope), w), "max"),
-    coldStarts,
+    // increase() extrapolates to the window's edges; over a whole range a count of starts reads better whole.
+    coldStarts: w === PER_POINT ? coldStarts : `round(${coldStarts})`,
     coldStartRatePercent: `100 * ${coldStarts} / (${spanInvocations} > 0)`,
   };
 }

@@ -76,6 +76,7 @@ describe("PresentationPhase (mocks)", () => {
     const c = containers[0].inputs;
     assert.deepEqual(c.networksAdvanced, [{ name: "firefly-net", aliases: ["grafana"] }]);
     assert.deepEqual(c.ports, [{ internal: 3000, external: 3000, ip: "127.0.0.1" }]);
+    assert.ok(unwrap(c.envs).includes("GF_SERVER_ROOT_URL=http://127.0.0.1:3000"));
     const uploads = c.uploads.map((u: any) => u.file).sort();
     for (const f of [
       "/etc/grafana/provisioning/datasources/firefly.yaml",
