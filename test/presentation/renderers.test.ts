@@ -106,6 +106,57 @@ describe("presentation renderers", () => {
       assert.equal(file.groups[0].folder, "Firefly");
     });
 
+    it("writes only keys Grafana's file provisioning reads, with every required one set", () => {
+      // From grafana pkg/services/provisioning/alerting: AlertRuleGroupV1, AlertRuleV1, QueryV1, ContactPointV1.
+      const GROUP = ["orgId", "name", "folder", "interval", "rules"];
+      const RULE = [
+        "uid",
+        "title",
+        "condition",
+        "data",
+        "dashboardUid",
+        "panelId",
+        "noDataState",
+        "execErrState",
+      ];
+      RULE.push(
+        "for",
+        "keepFiringFor",
+        "annotations",
+        "labels",
+        "isPaused",
+        "notification_settings",
+        "record",
+      );
+      const QUERY = ["refId", "queryType", "relativeTimeRange", "datasourceUid", "model"];
+      const file = parse(
+        renderAlerting(alerts({ emails: ["a@example.com"], functionTimeoutsMs: { f: 3000 } })),
+      );
+      const only = (o: object, keys: string[], where: string) =>
+        assert.deepEqual(
+          Object.keys(o).filter((k) => !keys.includes(k)),
+          [],
+          where,
+        );
+      only(file, ["apiVersion", "groups", "contactPoints", "policies"], "file");
+      for (const g of file.groups) {
+        only(g, GROUP, "group");
+        assert.match(g.interval, /^\d+[smh]$/);
+        for (const r of g.rules) {
+          only(r, RULE, r.title);
+          assert.ok(r.uid && r.title && r.condition && r.data.length > 0, r.title);
+          assert.match(r.for, /^\d+[smh]$/);
+          assert.ok(["OK", "NoData", "Alerting", "KeepLast"].includes(r.noDataState));
+          for (const q of r.data) only(q, QUERY, `${r.title} / ${q.refId}`);
+          assert.ok(
+            r.data.some((q: any) => q.refId === r.condition),
+            `${r.title}: condition ${r.condition}`,
+          );
+        }
+      }
+      for (const c of file.contactPoints) only(c, ["orgId", "name", "receivers"], "contact point");
+    });
+
     it("adds an email contact point and routes to it only when addresses are given", () => {
       assert.equal(parse(renderAlerting(alerts())).contactPoints, undefined);
       const file = parse(renderAlerting(alerts({ emails: ["a@example.com", "b@example.com"] })));
