@@ -79,11 +79,8 @@ export function functionDashboard() {
         new dashboard.QueryVariableBuilder(FUNCTION_VARIABLE)
           .label("Function")
           .datasource(PROMETHEUS)
-          .query({
-            qryType: 1,
-            query: FUNCTION_NAMES_QUERY,
-            refId: "PrometheusVariableQueryEditor-VariableQuery",
-          })
+          // The classic string form: every Grafana version parses it into its variable editor's model.
+          .query(FUNCTION_NAMES_QUERY)
           .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
           .sort(dashboard.VariableSort.AlphabeticalAsc),
       )
