@@ -131,8 +131,8 @@ export function p99VersusTimeout(timeoutsMs: Record<string, number>, range: stri
 export const accountConcurrentExecutions = (w: Window) =>
   `max(${cwMax(cloudwatch("concurrent_executions", "max", ALL_FUNCTIONS, "account"), w)})`;
 
-// The collector's own telemetry (service.telemetry.metrics, scraped by Prometheus): counters per
-// receiver/exporter and signal, queue gauges, process memory.
+// The collector's own telemetry (service.telemetry.metrics, pushed through its own OTLP receiver, job
+// `firefly-gateway`): counters per receiver/exporter and signal, queue gauges, process memory.
 const SIGNALS = ["spans", "metric_points"] as const;
 export type Signal = (typeof SIGNALS)[number];
 
@@ -144,7 +144,7 @@ export function pipelineQueries(signal: Signal, range: string) {
     accepted: ratePer("receiver", `otelcol_receiver_accepted_${signal}_total`, range),
     // Refused: pushed back to the sender (memory limit, a failing store): Firehose and the SDK retry.
     refused: ratePer("receiver", `otelcol_receiver_refused_${signal}_total`, range),
-    // Failed: broken on arrival (undecodable, internal error): not retried.
+    // Failed: any other error on the way in (not back-pressure).
     failed: ratePer("receiver", `otelcol_receiver_failed_${signal}_total`, range),
     sent: ratePer("exporter", `otelcol_exporter_sent_${signal}_total`, range),
     sendFailed: ratePer("exporter", `otelcol_exporter_send_failed_${signal}_total`, range),
