@@ -9,7 +9,8 @@ export function renderCaddyfile(domain: string, routes: HttpRoute[]): string {
     .map((r) => `  handle ${r.path} {\n    reverse_proxy ${r.service}:${r.port}\n  }`)
     .join("\n");
   // Anything not routed gets 404: the collector's other ports and every other service stay private.
-  return `${domain} {\n${handlers}\n  handle {\n    respond 404\n  }\n}\n`;
+  // No admin API: the container restarts on a new config, and nothing should listen that need not.
+  return `{\n  admin off\n}\n\n${domain} {\n${handlers}\n  handle {\n    respond 404\n  }\n}\n`;
 }
 
 export function caddyService(domain: string, routes: HttpRoute[]): ServiceSpec {

@@ -45,7 +45,7 @@ describe("Caddy front", () => {
     ]);
     assert.equal(
       file,
-      "f.example.com {\n  handle /v1/traces {\n    reverse_proxy collector:4318\n  }\n  handle /firehose {\n    reverse_proxy collector:4433\n  }\n  handle {\n    respond 404\n  }\n}\n",
+      "{\n  admin off\n}\n\nf.example.com {\n  handle /v1/traces {\n    reverse_proxy collector:4318\n  }\n  handle /firehose {\n    reverse_proxy collector:4433\n  }\n  handle {\n    respond 404\n  }\n}\n",
     );
   });
 });

@@ -272,7 +272,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         /<<'FIREFLY_B64' \| gunzip > "\$dir\/files\/caddy\/etc__caddy__Caddyfile"\n([\s\S]*?)\nFIREFLY_B64/,
       )![1];
       const caddyfile = gunzipSync(Buffer.from(encoded, "base64")).toString();
-      assert.match(caddyfile, /^firefly\.example\.com \{/);
+      assert.match(caddyfile, /^firefly\.example\.com \{$/m);
       assert.match(caddyfile, /handle \/firehose \{\n {4}reverse_proxy collector:4433/);
       assert.equal(ofType("aws:ec2/eip:Eip").length, 1);
       assert.equal(await output(phase.firehoseUrl), "https://firefly.example.com/firehose");
