@@ -116,8 +116,16 @@ export function functionDashboard() {
         graph(
           "Cold starts",
           "short",
-          [one("cold starts", q.coldStarts), one("cold start %", q.coldStartRatePercent)],
-          "Invocation spans with faas.coldstart=true, and their share of all invocations.",
+          [one("cold starts", q.coldStarts)],
+          "Invocation spans with faas.coldstart=true.",
+        ),
+      )
+      .withPanel(
+        graph(
+          "Cold-start rate",
+          "percent",
+          [one("cold-start rate", q.coldStartRatePercent)],
+          "Share of invocations that started a new execution environment.",
         ),
       )
       .withPanel(
@@ -127,6 +135,7 @@ export function functionDashboard() {
           [one("concurrent", q.concurrentExecutions)],
           // Not every function has data here: CloudWatch sends this per function only with reserved concurrency.
           "Reported per function only when it has reserved concurrency; otherwise see the overview's account-wide graph.",
+          24,
         ),
       )
       .withPanel(
