@@ -74,7 +74,8 @@ function subnetOf(host: Ec2Host, opts: pulumi.InvokeOutputOptions) {
 export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi.Resource): Ec2HostResources {
   const opts = { parent };
   const domain = d.host.domain;
-  const partition = aws.getPartitionOutput({}, opts).partition;
+  const partitionInfo = aws.getPartitionOutput({}, opts);
+  const partition = partitionInfo.partition;
   const region = aws.getRegionOutput({}, opts).region;
   const account = aws.getCallerIdentityOutput({}, opts).accountId;
   const subnet = subnetOf(d.host, opts);
@@ -114,10 +115,15 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
   const role = new aws.iam.Role(
     `${name}-role`,
     {
-      assumeRolePolicy: JSON.stringify({
+      // The service principal's suffix differs by partition (amazonaws.com.cn in China).
+      assumeRolePolicy: pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [
-          { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+          {
+            Effect: "Allow",
+            Principal: { Service: pulumi.interpolate`ec2.${partitionInfo.dnsSuffix}` },
+            Action: "sts:AssumeRole",
+          },
         ],
       }),
     },

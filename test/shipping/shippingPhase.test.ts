@@ -216,6 +216,10 @@ describe("ShippingPhase (Pulumi mocks)", () => {
           (a) => a.inputs.policyArn === "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
         ),
       );
+      const [role] = ofType("aws:iam/role:Role");
+      assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, {
+        Service: "ec2.amazonaws.com",
+      });
       assert.equal(await output(phase.instanceId), "ec-instance-id");
     });
 
