@@ -52,7 +52,7 @@ export function dashboardExpressions(dashboards = loadDashboards()): Expression[
     for (const p of d.panels) {
       for (const t of p.targets ?? []) {
         if (typeof t.expr === "string")
-          out.push({ where: `${name} / ${p.title} / ${t.refId}`, expr: t.expr });
+          out.push({ where: `${name} / #${p.id} ${p.title} / ${t.refId}`, expr: t.expr });
       }
     }
   }
