@@ -97,12 +97,20 @@ export interface PresentationPhaseArgs {
   readonly alerts?: Alerts;
   /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
   readonly smtp?: Smtp;
-  /** Function name → timeout in seconds, for the p99-near-timeout alert. Default: none (that alert is left out). */
+  /** Existing Lambda functions (names or ARNs) whose timeouts the p99-near-timeout alert reads from AWS. Default: none. */
+  readonly functions?: string[];
+  /** Function name → timeout in seconds for the p99-near-timeout alert, over what `functions` finds. Default: none. */
   readonly functionTimeouts?: pulumi.Input<Record<string, number>>;
   /** Certificate Grafana serves HTTPS with. Default: self-signed when Grafana is reachable off the host, else plain HTTP on the host only. */
   readonly certificate?: GrafanaCertificate;
   /** Size of Grafana's data volume in GiB. Default: 2. */
   readonly dataVolumeSizeGb?: number;
+}
+
+/** The function name in a name, a full ARN or a partial `account:function:name[:qualifier]` ARN. */
+export function functionNameOf(nameOrArn: string): string {
+  const i = nameOrArn.indexOf(":function:");
+  return i < 0 ? nameOrArn : nameOrArn.slice(i + ":function:".length).split(":")[0];
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -186,6 +194,13 @@ export function validatePresentationArgs(args: PresentationPhaseArgs): string[] 
   if (args.smtp && !/^[^@\s]+@[^@\s]+$/.test(args.smtp.fromAddress)) {
     problems.push(`smtp.fromAddress: "${args.smtp.fromAddress}" is not an email address`);
   }
+  for (const f of args.functions ?? []) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(functionNameOf(f))) {
+      problems.push(
+        `functions: "${f}" is not a Lambda function name or ARN (e.g. orders or arn:aws:lambda:…:function:orders)`,
+      );
+    }
+  }
   const size = args.dataVolumeSizeGb;
   if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size <= 1000)) {
     problems.push(`dataVolumeSizeGb: ${size} must be a whole number of GiB between 1 and 1000`);
@@ -249,7 +264,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
     this.grafanaUrl = this.url(name, args, certificate !== undefined);
     const service = grafanaService({
       datasources,
-      alerting: pulumi.output(args.functionTimeouts ?? {}).apply((timeouts) => {
+      alerting: this.timeouts(args).apply((timeouts) => {
         const options = resolveAlertOptions(args, timeouts);
         const problems = validateAlertOptions(options);
         if (problems.length > 0) throw new Error(`PresentationPhase ${name}:\n- ${problems.join("\n- ")}`);
@@ -282,6 +297,19 @@ export class PresentationPhase extends pulumi.ComponentResource {
       grafanaAdminUser: this.grafanaAdminUser,
       grafanaAdminPassword: this.grafanaAdminPassword,
     });
+  }
+
+  // The p99 alert needs each function's timeout, which no metric carries: ask AWS for the functions
+  // named in `functions` (they exist before this stack runs), then apply explicit `functionTimeouts`.
+  private timeouts(args: PresentationPhaseArgs): pulumi.Output<Record<string, number>> {
+    const found = (args.functions ?? []).map((f) =>
+      aws.lambda
+        .getFunctionOutput({ functionName: f }, { parent: this })
+        .timeout.apply((timeout): [string, number] => [functionNameOf(f), timeout]),
+    );
+    return pulumi
+      .all([pulumi.all(found), pulumi.output(args.functionTimeouts ?? {})])
+      .apply(([pairs, given]) => ({ ...Object.fromEntries(pairs), ...(given as Record<string, number>) }));
   }
 
   // Without a domain no trusted certificate can be had; a self-signed one still keeps the password and

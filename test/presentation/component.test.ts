@@ -58,6 +58,8 @@ describe("PresentationPhase (mocks)", () => {
       postgres: postgres(),
       adminPassword: pulumi.secret(ADMIN_PASSWORD),
       alerts: { emails: ["oncall@example.com"] },
+      // Existing functions: their timeouts come from AWS (15 s in the mock); explicit ones win.
+      functions: ["billing", "arn:aws:lambda:eu-west-1:123456789012:function:orders:live"],
       // As EmitPhase would hand them over: known only at deploy time.
       functionTimeouts: pulumi.output({ orders: 30 }),
       smtp: {
@@ -93,6 +95,8 @@ describe("PresentationPhase (mocks)", () => {
     const alerting = c.uploads.find((u: any) => u.file.includes("alerting")).content;
     assert.match(alerting, /uid: firefly-p99-near-timeout/);
     assert.match(alerting, /label_replace\(vector\(30000\), "FunctionName", "orders"/);
+    assert.match(alerting, /label_replace\(vector\(15000\), "FunctionName", "billing"/);
+    assert.doesNotMatch(alerting, /vector\(15000\), "FunctionName", "orders"/);
     assert.match(alerting, /addresses: oncall@example.com/);
     assertOnlySecret([ADMIN_PASSWORD, DB_PASSWORD, SMTP_PASSWORD, generatedSecret("pres-secret-key")]);
     // No admin password was generated: the user's is used.

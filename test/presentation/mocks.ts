@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { generatedSecret, recorded } from "../shipping/mocks";
 
 export const PUBLIC_IP = "198.51.100.20";
+/** Every function the getFunction mock is asked about has this timeout. */
+export const FUNCTION_TIMEOUT_S = 15;
 /** Private key PEM the TLS mock "generates": must only ever appear inside secrets. */
 export const MOCK_PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----MOCKKEY-----END PRIVATE KEY-----";
 
@@ -24,6 +26,9 @@ export function installPresentationMocks() {
       },
       call(args) {
         if (args.token === "aws:ec2/getInstance:getInstance") return { ...args.inputs, publicIp: PUBLIC_IP };
+        if (args.token === "aws:lambda/getFunction:getFunction") {
+          return { ...args.inputs, timeout: FUNCTION_TIMEOUT_S };
+        }
         if (args.token === "aws:index/getRegion:getRegion") return { region: "eu-west-1", name: "eu-west-1" };
         if (args.token === "aws:index/getPartition:getPartition") return { partition: "aws" };
         throw new Error(`unmocked invoke ${args.token}`);

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import {
   committedDashboards,
+  functionNameOf,
   grafanaIsPublic,
   type PresentationPhaseArgs,
   resolveAlertOptions,
@@ -278,6 +279,14 @@ describe("presentation renderers", () => {
         true,
       );
       assert.equal(grafanaIsPublic({ ...base, host: Host.Kubernetes }), false);
+    });
+
+    it("takes function names from names and ARNs, and rejects anything else", () => {
+      assert.equal(functionNameOf("orders"), "orders");
+      assert.equal(functionNameOf("arn:aws:lambda:eu-west-1:123456789012:function:orders:live"), "orders");
+      assert.equal(functionNameOf("123456789012:function:billing"), "billing");
+      const [problem] = validatePresentationArgs({ ...base, functions: ["not a function"] });
+      assert.match(problem, /^functions: "not a function" is not a Lambda function name or ARN/);
     });
 
     it("converts function timeouts to ms and applies alert defaults", () => {
