@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { ALERT_DEFAULTS } from "../../components/presentation/alerts";
+import { ALERT_DEFAULTS, renderAlerting } from "../../components/presentation/alerts";
 import { DATASOURCE_TYPES, renderDatasources } from "../../components/presentation/datasources";
 import {
   alertExpressions,
@@ -97,7 +97,7 @@ describe("dashboards", () => {
     assert.ok(!JSON.stringify(dashboards).includes("_implementsDataqueryVariant"));
   });
 
-  it("reference only datasources provisioned for both storages, by uid and type", () => {
+  it("reference only datasources provisioned for both storages, by uid and type (alert rules too)", () => {
     const promscale = provisioned(true);
     const prometheus = provisioned(false);
     assert.equal(promscale.size, 3);
@@ -120,6 +120,18 @@ describe("dashboards", () => {
       assert.ok(prometheus.has(uid as string));
     }
     assert.equal(promscale.get("firefly-promscale-sql"), DATASOURCE_TYPES.sql);
+    // Alert queries too: a provisioned datasource, or Grafana's expression engine.
+    const alerting = parse(
+      renderAlerting({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { orders: 3000 } }),
+    );
+    for (const rule of alerting.groups[0].rules) {
+      for (const q of rule.data) {
+        assert.ok(
+          q.datasourceUid === "__expr__" || prometheus.has(q.datasourceUid),
+          `${rule.title}: ${q.datasourceUid}`,
+        );
+      }
+    }
   });
 
   it("use only variables the dashboard defines or Grafana provides", () => {
