@@ -113,6 +113,7 @@ export function functionNameOf(nameOrArn: string): string {
   return i < 0 ? nameOrArn : nameOrArn.slice(i + ":function:".length).split(":")[0];
 }
 
+const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"];
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Whether Grafana can be reached from outside its host, and so must speak HTTPS. Pure. */
@@ -194,6 +195,12 @@ export function validatePresentationArgs(args: PresentationPhaseArgs): string[] 
   if (args.smtp && !/^[^@\s]+@[^@\s]+$/.test(args.smtp.fromAddress)) {
     problems.push(`smtp.fromAddress: "${args.smtp.fromAddress}" is not an email address`);
   }
+  const sslMode = args.postgres?.sslMode;
+  if (sslMode !== undefined && !SSL_MODES.includes(sslMode)) {
+    problems.push(
+      `postgres.sslMode: "${sslMode}" is not one of ${SSL_MODES.join(", ")} (Grafana's PostgreSQL modes)`,
+    );
+  }
   for (const f of args.functions ?? []) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(functionNameOf(f))) {
       problems.push(
@@ -266,8 +273,8 @@ export class PresentationPhase extends pulumi.ComponentResource {
       datasources,
       alerting: this.timeouts(args).apply((timeouts) => {
         const options = resolveAlertOptions(args, timeouts);
-        const problems = validateAlertOptions(options);
-        if (problems.length > 0) throw new Error(`PresentationPhase ${name}:\n- ${problems.join("\n- ")}`);
+        const invalid = validateAlertOptions(options);
+        if (invalid.length > 0) throw new Error(`PresentationPhase ${name}:\n- ${invalid.join("\n- ")}`);
         return renderAlerting(options);
       }),
       dashboards: committedDashboards(),

@@ -250,6 +250,14 @@ describe("presentation renderers", () => {
         alerts: { emails: ["not-an-email"], errorRatePercent: 0, durationTimeoutRatio: 2 },
         smtp: { host: "mail.example.com", fromAddress: "grafana@example.com" },
         functionTimeouts: { "bad name": 3 },
+        postgres: {
+          host: "db",
+          port: 5432,
+          database: "postgres",
+          user: "r",
+          password: "p",
+          sslMode: "prefer",
+        },
       });
       const text = problems.join("\n");
       for (const needle of [
@@ -257,9 +265,9 @@ describe("presentation renderers", () => {
         "alerts.durationTimeoutRatio: 2",
         'alerts.emails: "not-an-email"',
         "instanceId: required on host ec2; pass ShippingPhase.instanceId",
-        "postgres: required with storage promscale",
         'smtp.host: "mail.example.com" must be host:port',
         'functionTimeoutsMs: "bad name"',
+        'postgres.sslMode: "prefer" is not one of disable, require, verify-ca, verify-full',
       ]) {
         assert.ok(text.includes(needle), `missing "${needle}" in:\n${text}`);
       }
