@@ -14,7 +14,7 @@ import {
   collectorConfigObject,
 } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
-import { freePort, httpGet, ManagedProcess, tempDir } from "./control";
+import { freePort, httpGet, ManagedProcess, sleep, tempDir } from "./control";
 import { TraceStore } from "./traceStore";
 
 export const COLLECTOR_BINARY = path.resolve(__dirname, "../../collector/dist/firefly-otelcol");
@@ -143,4 +143,38 @@ export async function promQuery(
   const { status, body } = await httpGet(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
   if (status !== 200) throw new Error(`Prometheus answered ${status}: ${body}`);
   return JSON.parse(body).data.result;
+}
+
+/** Items waiting in the collector's persistent trace queue (its own metrics, on the localhost-only port). */
+export async function traceQueueSize(pipeline: FaultPipeline): Promise<number> {
+  const { body } = await httpGet(`http://127.0.0.1:${pipeline.ports.metrics}/metrics`);
+  const line = body
+    .split("\n")
+    .find((l) => l.startsWith("otelcol_exporter_queue_size{") && l.includes('data_type="traces"'));
+  if (!line) throw new Error("the collector does not report otelcol_exporter_queue_size for traces");
+  return Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/**
+ * Waits until every id in `expected` is stored, or until the pipeline has settled without them: the
+ * trace queue empty and nothing new stored for `quietMs`. Only for faults where the store stayed up, so
+ * no export is sitting in a retry backoff. Returns the ids still missing.
+ */
+export async function settle(
+  pipeline: FaultPipeline,
+  expected: Set<string>,
+  quietMs: number,
+  timeoutMs: number,
+) {
+  const missing = () => [...expected].filter((id) => !pipeline.traceStore.spans.has(id));
+  const deadline = Date.now() + timeoutMs;
+  let lastCount = -1;
+  let lastChange = Date.now();
+  while (Date.now() < deadline && missing().length > 0) {
+    const count = pipeline.traceStore.spans.size;
+    if (count !== lastCount) [lastCount, lastChange] = [count, Date.now()];
+    else if (Date.now() - lastChange >= quietMs && (await traceQueueSize(pipeline)) === 0) break;
+    await sleep(500);
+  }
+  return missing();
 }
