@@ -55,12 +55,27 @@ function toConfig(cfg: Configuration): FunctionConfig {
   };
 }
 
+function waitForUpdate(inputs: ExistingFunctionInputs): Promise<unknown> {
+  const sdk = lambdaSdk();
+  return sdk.waitUntilFunctionUpdatedV2(
+    { client: client(inputs.region), maxWaitTime: 300, minDelay: 1, maxDelay: 5 },
+    { FunctionName: inputs.functionName },
+  );
+}
+
 async function readConfiguration(inputs: ExistingFunctionInputs): Promise<Configuration | undefined> {
   const sdk = lambdaSdk();
-  try {
-    return await client(inputs.region).send(
+  const get = () =>
+    client(inputs.region).send(
       new sdk.GetFunctionConfigurationCommand({ FunctionName: inputs.functionName }),
     );
+  try {
+    const cfg = await get();
+    // Lambda refuses configuration updates while another update (a code deploy, say) is in progress, and
+    // the RevisionId read now would be stale once it finishes: wait, then read again.
+    if (cfg.LastUpdateStatus !== "InProgress" && cfg.State !== "Pending") return cfg;
+    await waitForUpdate(inputs);
+    return await get();
   } catch (err) {
     if ((err as { name?: string }).name === "ResourceNotFoundException") return undefined;
     throw err;
@@ -94,10 +109,7 @@ async function writeConfiguration(
     throw err;
   }
   // The next update (or a deployment of the function's own code) is refused while this one is in progress.
-  await sdk.waitUntilFunctionUpdatedV2(
-    { client: lambda, maxWaitTime: 300, minDelay: 1, maxDelay: 5 },
-    { FunctionName: inputs.functionName },
-  );
+  await waitForUpdate(inputs);
 }
 
 async function instrument(inputs: ExistingFunctionInputs): Promise<ExistingFunctionOutputs> {

@@ -3,6 +3,7 @@
 // It adds Firefly's layer, handler redirection or exec wrapper and env vars, keeps everything the function
 // already had, and refuses (rather than overwrites) when the function already sets one of Firefly's
 // wiring variables to something else. `restoreConfiguration` is its inverse for `pulumi destroy`.
+
 // Type-only: this module is serialized into the existing-function provider, and capturing the config
 // module (zod and all) by value breaks that serialization.
 import type { InstrumentationMode } from "../config";
@@ -178,8 +179,8 @@ const SECRET_KEYS = ["OTEL_EXPORTER_OTLP_HEADERS"];
 
 /**
  * Instrument one function's configuration. Idempotent: merging an already merged configuration with the
- * same settings returns it unchanged. Throws (the message names the function, the limit
- * or variable, and the fix) instead of producing a configuration Lambda would reject or that drops data.
+ * same settings returns it unchanged. Throws (the message names the function, the limit or
+ * variable, and the fix) instead of producing a configuration Lambda would reject or that drops data.
  */
 export function mergeConfiguration(
   functionName: string,

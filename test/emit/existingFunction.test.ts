@@ -313,6 +313,24 @@ describe("existing-function provider (moto Lambda API)", function () {
         await tap.close();
       }
     });
+
+    it("waits out an update in progress and uses the RevisionId read after it", async () => {
+      const name = await createFunction();
+      const tap = await tapLambda(moto.endpoint);
+      try {
+        process.env.AWS_ENDPOINT_URL_LAMBDA = tap.endpoint;
+        tap.inProgressReads = 1;
+        const { id, outs } = await provider.create(inputs(name));
+        const waited = tap.requests.filter((r) => r.method === "GET" && /\/functions\/[^/]+$/.test(r.path));
+        assert.ok(waited.length >= 2, "polled GetFunction before reading again and after writing");
+        assert.equal(tap.revisions.length, 2, "read again once the update finished");
+        const update = tap.requests.find((r) => r.method === "PUT" && r.path.endsWith("/configuration"))!;
+        assert.equal(JSON.parse(update.body).RevisionId, tap.revisions[1]);
+        await provider.delete(id, outs);
+      } finally {
+        await tap.close();
+      }
+    });
   });
 
   behaves("called directly", async () => provider);

@@ -132,6 +132,8 @@ export interface LambdaTap {
   requests: RecordedRequest[];
   /** RevisionIds the proxy added to GetFunctionConfiguration answers, in order. */
   revisions: string[];
+  /** This many GetFunctionConfiguration answers say an update is still in progress (LastUpdateStatus). */
+  inProgressReads: number;
   /** When set, the next UpdateFunctionConfiguration is answered the way Lambda answers a stale RevisionId. */
   rejectNextUpdate: boolean;
   close(): Promise<void>;
@@ -140,7 +142,8 @@ export interface LambdaTap {
 /**
  * A loopback proxy in front of moto that records what the provider sends. moto neither reports a
  * function's RevisionId nor checks one, so the proxy adds a fresh RevisionId to each configuration it
- * returns (as Lambda does) and can answer one update with Lambda's stale-RevisionId error.
+ * returns (as Lambda does), can report an update in progress, and can answer one update with Lambda's
+ * stale-RevisionId error.
  */
 export async function tapLambda(target: string): Promise<LambdaTap> {
   const http = await import("node:http");
@@ -148,6 +151,7 @@ export async function tapLambda(target: string): Promise<LambdaTap> {
     endpoint: "",
     requests: [],
     revisions: [],
+    inProgressReads: 0,
     rejectNextUpdate: false,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -181,6 +185,10 @@ export async function tapLambda(target: string): Promise<LambdaTap> {
     if (req.method === "GET" && /\/functions\/[^/]+\/configuration$/.test(req.url!) && upstream.ok) {
       const cfg = JSON.parse(out.toString());
       cfg.RevisionId ??= crypto.randomUUID();
+      if (tap.inProgressReads > 0) {
+        tap.inProgressReads--;
+        cfg.LastUpdateStatus = "InProgress";
+      }
       tap.revisions.push(cfg.RevisionId);
       out = Buffer.from(JSON.stringify(cfg));
     }
