@@ -16,6 +16,8 @@ export const DATASOURCE_TYPES = {
   sql: "grafana-postgresql-datasource",
 } as const;
 
+const SQL_DATASOURCE_NAME = "Promscale SQL";
+
 /** Env var holding the read-only database password; Grafana expands `${VAR}` in provisioning files. */
 export const SQL_PASSWORD_ENV = "FIREFLY_SQL_PASSWORD";
 
@@ -65,7 +67,7 @@ export function renderDatasources(o: DatasourceOptions): string {
   ];
   if (o.sql) {
     datasources.push({
-      name: "Promscale SQL",
+      name: SQL_DATASOURCE_NAME,
       uid: DATASOURCE_UIDS.sql,
       type: DATASOURCE_TYPES.sql,
       access: "proxy",
@@ -78,12 +80,14 @@ export function renderDatasources(o: DatasourceOptions): string {
         postgresVersion: 1400,
         timescaledb: true,
       },
-      // The password never appears in the file: Grafana reads it from the (secret) environment.
-      secureJsonData: { password: `\${${SQL_PASSWORD_ENV}}` },
+      // The password never appears in the file: Grafana reads it from the (secret) environment. The
+      // unbraced form is expanded once, so a `$` inside the password stays literal.
+      secureJsonData: { password: `$${SQL_PASSWORD_ENV}` },
     });
   }
-  // prune removes datasources this file no longer lists (e.g. SQL after leaving promscale).
-  return stringify({ apiVersion: 1, prune: true, datasources });
+  // Leaving promscale must not leave a dead SQL datasource behind (deleting a missing one is a no-op).
+  const deleteDatasources = o.sql ? [] : [{ orgId: 1, name: SQL_DATASOURCE_NAME }];
+  return stringify({ apiVersion: 1, deleteDatasources, datasources });
 }
 
 /** Where the dashboard JSON files are mounted inside the Grafana container. */

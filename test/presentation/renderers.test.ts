@@ -56,7 +56,7 @@ describe("presentation renderers", () => {
           [DATASOURCE_UIDS.jaeger, "jaeger", "http://jaeger:16686"],
         ],
       );
-      assert.equal(plain.prune, true);
+      assert.deepEqual(plain.deleteDatasources, [{ orgId: 1, name: "Promscale SQL" }]);
       assert.ok(plain.datasources.every((d: any) => d.editable === false));
       const withSql = parse(
         renderDatasources({ prometheusUrl: "http://p:9201", jaegerUrl: "http://p:9201", sql }),
@@ -75,7 +75,43 @@ describe("presentation renderers", () => {
 
     it("keeps the SQL password out of the file: Grafana expands it from the secret environment", () => {
       const text = renderDatasources({ prometheusUrl: "http://p:9201", jaegerUrl: "http://p:9201", sql });
-      assert.equal(parse(text).datasources[2].secureJsonData.password, `\${${SQL_PASSWORD_ENV}}`);
+      assert.equal(parse(text).datasources[2].secureJsonData.password, `$${SQL_PASSWORD_ENV}`);
+      assert.deepEqual(parse(text).deleteDatasources, []);
+    });
+
+    it("writes only keys Grafana's datasource provisioning reads", () => {
+      // From grafana pkg/services/provisioning/datasources/types.go: configsV1, upsertDataSourceFromConfigV1.
+      const DATASOURCE = [
+        "orgId",
+        "version",
+        "name",
+        "type",
+        "access",
+        "url",
+        "user",
+        "database",
+        "basicAuth",
+      ];
+      DATASOURCE.push(
+        "basicAuthUser",
+        "withCredentials",
+        "isDefault",
+        "correlations",
+        "jsonData",
+        "secureJsonData",
+      );
+      DATASOURCE.push("editable", "uid");
+      const file = parse(
+        renderDatasources({ prometheusUrl: "http://p:9201", jaegerUrl: "http://p:9201", sql }),
+      );
+      assert.deepEqual(Object.keys(file).sort(), ["apiVersion", "datasources", "deleteDatasources"]);
+      for (const d of file.datasources) {
+        assert.deepEqual(
+          Object.keys(d).filter((k) => !DATASOURCE.includes(k)),
+          [],
+          d.name,
+        );
+      }
     });
 
     it("points the dashboard provider at the mounted directory, read-only", () => {
