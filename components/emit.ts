@@ -58,11 +58,32 @@ function functionRegion(nameOrArn: string, stackRegion: pulumi.Output<string>): 
   return nameOrArn.startsWith("arn:") ? parts[3] : stackRegion;
 }
 
-/** The function's name alone: switching between name and ARN keeps the same resource (and its state). */
-function functionShortName(nameOrArn: string): string {
-  const parts = nameOrArn.split(":");
-  const i = parts.indexOf("function");
-  return i >= 0 ? parts[i + 1] : nameOrArn;
+/**
+ * Resource names for the listed functions: the function's name alone, so switching between name and ARN
+ * keeps the same resource (and its state). Same-named functions in different regions (both given as ARNs)
+ * get the region appended; a name listed twice, or a bare name beside an ARN of that name, is refused.
+ */
+export function functionResourceNames(functions: readonly string[]): string[] {
+  const parsed = functions.map((f) => {
+    const parts = f.split(":");
+    const i = parts.indexOf("function");
+    return i < 0
+      ? { short: f, region: undefined }
+      : { short: parts[i + 1], region: f.startsWith("arn:") ? parts[3] : undefined };
+  });
+  return parsed.map(({ short, region }) => {
+    const same = parsed.filter((p) => p.short === short);
+    if (same.length === 1) return short;
+    const regions = same.map((p) => p.region);
+    if (regions.includes(undefined) || new Set(regions).size < regions.length) {
+      throw new Error(
+        `EmitPhase functions lists the function ${short} more than once (${functions
+          .filter((_, j) => parsed[j].short === short)
+          .join(", ")}). List it once; functions of that name in several regions need full ARNs.`,
+      );
+    }
+    return `${short}-${region}`;
+  });
 }
 
 export class EmitPhase extends pulumi.ComponentResource {
@@ -89,13 +110,7 @@ export class EmitPhase extends pulumi.ComponentResource {
     validateInstrumentationOptions(args);
     const layerName = validateLayerName(args.layerName ?? EMIT_DEFAULTS.layerName);
     const functions = [...new Set(args.functions ?? [])];
-    const shortNames = functions.map(functionShortName);
-    const clash = shortNames.find((n, i) => shortNames.indexOf(n) !== i);
-    if (clash) {
-      throw new Error(
-        `EmitPhase functions names the function ${clash} twice (by name and by ARN?). List it once.`,
-      );
-    }
+    const resourceNames = functionResourceNames(functions);
 
     const layer = publishLayer(name, layerName, args.layerZipPath ?? EMIT_DEFAULTS.layerZipPath, this);
     const settings = {
@@ -112,7 +127,7 @@ export class EmitPhase extends pulumi.ComponentResource {
     const instrumented = functions.map(
       (fn, i) =>
         new InstrumentedFunction(
-          `${name}-fn-${shortNames[i]}`,
+          `${name}-fn-${resourceNames[i]}`,
           { functionName: fn, region: functionRegion(fn, stackRegion), settings },
           { parent: this },
         ),

@@ -266,6 +266,25 @@ describe("EmitPhase (Pulumi mocks)", () => {
     });
   });
 
+  describe("resource names for existing functions", () => {
+    it("uses the function's name, adding the region only for same-named functions in several regions", async () => {
+      const { functionResourceNames } = await import("../../components/emit");
+      const arn = (region: string, fn: string) => `arn:aws:lambda:${region}:${ACCOUNT}:function:${fn}`;
+      assert.deepEqual(
+        functionResourceNames(["orders", arn("eu-west-1", "billing"), `${ACCOUNT}:function:x`]),
+        ["orders", "billing", "x"],
+      );
+      assert.deepEqual(functionResourceNames([arn("eu-west-1", "api"), arn("us-east-1", "api")]), [
+        "api-eu-west-1",
+        "api-us-east-1",
+      ]);
+      assert.throws(
+        () => functionResourceNames(["api", arn("us-east-1", "api")]),
+        /lists the function api more than once/,
+      );
+    });
+  });
+
   describe("without metrics", () => {
     it("creates the layer only, and its metric outputs are undefined", async () => {
       const before = registered.length;
@@ -317,7 +336,7 @@ describe("EmitPhase (Pulumi mocks)", () => {
       [
         "a function listed twice",
         { functions: ["orders", `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:orders`] },
-        /names the function orders twice/,
+        /lists the function orders more than once \(orders, arn:aws:lambda:eu-west-1:123456789012:function:orders\)/,
       ],
     ];
     for (const [i, [label, extra, message]] of cases.entries()) {
