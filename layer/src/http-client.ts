@@ -1,8 +1,10 @@
 // Client spans and traceparent for outgoing http/https and fetch requests, through Node's diagnostics
-// channels: no require hooks, nothing patched, nothing loaded until a request is made.
-
+// channels: no require hooks, nothing loaded until a request is made.
+// Node publishes `http.client.request.created` (headers still writable) from 22.12 on. Node 20 only
+// publishes `http.client.request.start` once the headers are sent, so there the request is caught one
+// step earlier, in http.Agent#addRequest (every ClientRequest passes through it, https included).
 import * as dc from "node:diagnostics_channel";
-import type { ClientRequest, IncomingMessage } from "node:http";
+import { Agent, type ClientRequest, type IncomingMessage } from "node:http";
 import {
   context,
   propagation,
@@ -89,18 +91,17 @@ export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions
     };
   const shouldTrace = (host: string) => !ignored.has(host) && !isTracingSuppressed(context.active());
 
+  const onRequestCreated = guard<{ request: ClientRequest }>(({ request }) => {
+    const host = String(request.getHeader("host") ?? request.host);
+    if (!shouldTrace(host)) return;
+    const url = new URL(`${request.protocol}//${host}${request.path}`);
+    const span = startClientSpan(tracer, request.method, url);
+    spans.set(request, span);
+    if (!request.headersSent) inject(span, (name, value) => request.setHeader(name, value));
+  });
+  const restore = catchCreatedRequests(onRequestCreated);
+
   const subscriptions: [string, (message: unknown) => void][] = [
-    [
-      "http.client.request.start",
-      guard<{ request: ClientRequest }>(({ request }) => {
-        const host = String(request.getHeader("host") ?? request.host);
-        if (!shouldTrace(host)) return;
-        const url = new URL(`${request.protocol}//${host}${request.path}`);
-        const span = startClientSpan(tracer, request.method, url);
-        spans.set(request, span);
-        if (!request.headersSent) inject(span, (name, value) => request.setHeader(name, value));
-      }),
-    ],
     [
       "http.client.response.finish",
       guard<{ request: ClientRequest; response: IncomingMessage }>(({ request, response }) => {
@@ -147,6 +148,25 @@ export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions
   ];
   for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
   return () => {
+    restore();
     for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
+  };
+}
+
+/** Calls `onCreated` for every new ClientRequest while its headers can still be set; returns an undo. */
+function catchCreatedRequests(onCreated: (message: unknown) => void): () => void {
+  const [major, minor] = process.versions.node.split(".").map(Number);
+  if (major > 22 || (major === 22 && minor >= 12)) {
+    dc.subscribe("http.client.request.created", onCreated);
+    return () => dc.unsubscribe("http.client.request.created", onCreated);
+  }
+  const proto = Agent.prototype as unknown as { addRequest(req: ClientRequest, ...rest: unknown[]): unknown };
+  const original = proto.addRequest;
+  proto.addRequest = function (this: unknown, req: ClientRequest, ...rest: unknown[]) {
+    onCreated({ request: req });
+    return original.call(this, req, ...rest);
+  };
+  return () => {
+    proto.addRequest = original;
   };
 }

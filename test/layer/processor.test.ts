@@ -1,0 +1,136 @@
+import * as assert from "node:assert/strict";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { AlwaysOffSampler, TracerProvider } from "@opentelemetry/sdk-trace";
+import { OtlpHttpExporter } from "../../layer/src/exporter";
+import { InvocationSpanProcessor } from "../../layer/src/processor";
+import { startOtlpReceiver } from "./otlp";
+
+/** A provider whose spans go to `processor`; returns a function that records `n` ended spans. */
+function spansInto(processor: InvocationSpanProcessor) {
+  const provider = new TracerProvider({ spanProcessors: [processor] });
+  return (n: number) => {
+    for (let i = 0; i < n; i++) provider.getTracer("t").startSpan(`span-${i}`).end();
+  };
+}
+
+describe("layer export: OTLP/HTTP with a bounded flush", () => {
+  it("protobuf by default, one request per flush, headers sent", async () => {
+    const receiver = await startOtlpReceiver({ authorization: "Bearer t0k" });
+    try {
+      const exporter = new OtlpHttpExporter({
+        url: `${receiver.url}/v1/traces`,
+        protocol: "http/protobuf",
+        headers: { authorization: "Bearer t0k" },
+      });
+      const processor = new InvocationSpanProcessor(exporter, 2000);
+      spansInto(processor)(3);
+      assert.deepEqual(await processor.flush(), { exported: 3, dropped: 0 });
+      assert.equal(receiver.requests.length, 1);
+      assert.equal(receiver.requests[0].contentType, "application/x-protobuf");
+      assert.deepEqual(
+        receiver.spans.map((s) => s.name),
+        ["span-0", "span-1", "span-2"],
+      );
+      assert.deepEqual(
+        await processor.flush(),
+        { exported: 0, dropped: 0 },
+        "nothing buffered, nothing sent",
+      );
+      assert.equal(receiver.requests.length, 1);
+      await processor.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("http/json sends OTLP/JSON", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const processor = new InvocationSpanProcessor(
+        new OtlpHttpExporter({ url: `${receiver.url}/v1/traces`, protocol: "http/json", headers: {} }),
+        2000,
+      );
+      spansInto(processor)(1);
+      await processor.flush();
+      assert.equal(receiver.requests[0].contentType, "application/json");
+      assert.equal(receiver.spans[0].name, "span-0");
+      assert.match(receiver.spans[0].traceId, /^[0-9a-f]{32}$/);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("a wrong token (401) is reported, not thrown, and a lasting outage logs once", async () => {
+    const receiver = await startOtlpReceiver({ authorization: "right" });
+    const logs: string[] = [];
+    try {
+      const exporter = new OtlpHttpExporter({
+        url: `${receiver.url}/v1/traces`,
+        protocol: "http/protobuf",
+        headers: {},
+      });
+      const processor = new InvocationSpanProcessor(exporter, 2000, (m) => logs.push(m));
+      const record = spansInto(processor);
+      record(1);
+      const result = await processor.flush();
+      assert.equal(result.exported, 0);
+      assert.match(result.error ?? "", /HTTP 401/);
+      record(1);
+      await processor.flush();
+      assert.equal(logs.length, 1, "an ongoing outage logs once");
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("a black-holed endpoint costs at most the budget and never rejects", async () => {
+    // Accepts connections and never answers: the worst case for a synchronous flush.
+    const sockets = new Set<import("node:net").Socket>();
+    const hole = http.createServer(() => {});
+    hole.on("connection", (s) => sockets.add(s));
+    await new Promise<void>((r) => hole.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(hole.address() as AddressInfo).port}/v1/traces`;
+      const processor = new InvocationSpanProcessor(
+        new OtlpHttpExporter({ url, protocol: "http/protobuf", headers: {} }),
+        150,
+      );
+      spansInto(processor)(2);
+      const started = Date.now();
+      const result = await processor.flush();
+      const elapsed = Date.now() - started;
+      assert.equal(result.exported, 0);
+      assert.match(result.error ?? "", /FIREFLY_FLUSH_TIMEOUT_MS=150/);
+      assert.ok(elapsed < 1000, `flush returned after ${elapsed} ms`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      hole.close();
+    }
+  });
+
+  it("a refused connection fails fast", async () => {
+    const processor = new InvocationSpanProcessor(
+      new OtlpHttpExporter({ url: "http://127.0.0.1:9/v1/traces", protocol: "http/protobuf", headers: {} }),
+      1000,
+    );
+    spansInto(processor)(1);
+    const result = await processor.flush();
+    assert.match(result.error ?? "", /ECONNREFUSED/);
+  });
+
+  it("unsampled spans are not buffered", async () => {
+    const sent: number[] = [];
+    const processor = new InvocationSpanProcessor(
+      { send: async (spans) => void sent.push(spans.length), shutdown() {} },
+      100,
+    );
+    const provider = new TracerProvider({
+      sampler: new AlwaysOffSampler(),
+      spanProcessors: [processor],
+    });
+    provider.getTracer("t").startSpan("dropped").end();
+    assert.deepEqual(await processor.flush(), { exported: 0, dropped: 0 });
+    assert.deepEqual(sent, []);
+  });
+});
