@@ -107,11 +107,12 @@ export function skipReason(runtime: unknown, packageType: unknown): string | und
   return undefined;
 }
 
-/** Lambda counts the bytes of every key and value against its 4 KB environment limit. */
+/**
+ * The size Lambda holds against its 4 KB limit: the variables as compact JSON (its refusal quotes the
+ * "String measured", e.g. `{"A":"b"}`), so quotes, colons and commas count along with keys and values.
+ */
 export function envBytes(env: Record<string, string>): number {
-  let total = 0;
-  for (const [key, value] of Object.entries(env)) total += Buffer.byteLength(key) + Buffer.byteLength(value);
-  return total;
+  return Buffer.byteLength(JSON.stringify(env));
 }
 
 /** A layer's ARN without its version: two versions of one layer are the same layer. */
@@ -209,7 +210,7 @@ export function mergeConfiguration(
   const bytes = envBytes(env);
   if (bytes > MAX_ENV_BYTES) {
     fail(
-      `its environment would be ${bytes} bytes with Firefly's variables, over Lambda's ${MAX_ENV_BYTES}-byte ` +
+      `its environment would be ${bytes} bytes (as JSON) with Firefly's variables, over Lambda's ${MAX_ENV_BYTES}-byte ` +
         `limit. Move large values elsewhere (e.g. SSM Parameter Store) or opt it out with ${OPT_OUT_TAG}=false.`,
     );
   }

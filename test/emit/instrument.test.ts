@@ -89,12 +89,18 @@ describe("mergeConfiguration", () => {
     );
   });
 
+  it("measures the environment the way Lambda does: as compact JSON", () => {
+    assert.equal(envBytes({ A: "b" }), '{"A":"b"}'.length);
+    assert.equal(envBytes({}), 2);
+    assert.equal(envBytes({ K: "é" }), 10, "UTF-8 bytes, not characters");
+  });
+
   it("refuses an environment over 4 KB once Firefly's variables are in", () => {
     const big = { ...fn, env: { BLOB: "x".repeat(4096 - 4 - 200) } };
     assert.ok(envBytes(big.env) <= 4096, "the function alone is within the limit");
     assert.throws(
       () => mergeConfiguration("orders", big, settings),
-      /environment would be \d+ bytes with Firefly's variables, over Lambda's 4096-byte limit/,
+      /environment would be \d+ bytes \(as JSON\) with Firefly's variables, over Lambda's 4096-byte limit/,
     );
   });
 
