@@ -1,0 +1,281 @@
+// End to end: the built zip, unpacked as /opt, run by the real aws-lambda-ric against a Runtime API
+// served by the test, spans received by an OTLP/HTTP endpoint served by the test.
+import * as assert from "node:assert/strict";
+import * as http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import * as path from "node:path";
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp";
+import { type LambdaFunction, type LayerMode, startFunction } from "./runtime";
+
+const FN = path.join(__dirname, "fixtures/fn");
+const ESM = path.join(__dirname, "fixtures/esm");
+const SERVER = 2;
+const CLIENT = 3;
+
+describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function () {
+  this.timeout(30000);
+  let receiver: OtlpReceiver;
+  const running: LambdaFunction[] = [];
+  const start = async (
+    mode: LayerMode,
+    handler: string,
+    env: Record<string, string> = {},
+    taskRoot = FN,
+    functionName?: string,
+  ) => {
+    const fn = await startFunction({
+      mode,
+      taskRoot,
+      handler,
+      functionName,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env },
+    });
+    running.push(fn);
+    return fn;
+  };
+  const spansOf = (requestId: string) =>
+    receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === requestId);
+
+  beforeEach(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((f) => f.stop()));
+    await receiver.close();
+  });
+
+  for (const mode of ["redirect", "wrapper"] as const) {
+    it(`${mode}: cold then warm, spans exported before each result returns, X-Ray Sampled=0 ignored`, async () => {
+      const fn = await start(mode, "index.handler", {}, FN, "orders");
+      const cold = await fn.invoke({ n: 1 });
+      assert.deepEqual((cold.result as { echo: unknown }).echo, { n: 1 });
+      // Flushed before the response: the span is already there when the result arrives.
+      assert.equal(spansOf(cold.requestId).length, 1);
+      const warm = await fn.invoke({ n: 2 });
+      assert.equal(spansOf(warm.requestId).length, 1);
+      const [c] = spansOf(cold.requestId);
+      const [w] = spansOf(warm.requestId);
+      assert.equal(c.attributes["faas.coldstart"], true);
+      assert.equal(w.attributes["faas.coldstart"], false);
+      assert.equal(c.kind, SERVER);
+      assert.equal(c.name, "orders");
+      assert.equal(c.attributes["cloud.resource_id"], fn.functionArn);
+      assert.equal(c.resource["service.name"], "orders");
+      assert.equal(c.resource["cloud.region"], "us-east-1");
+      assert.equal(c.resource["cloud.provider"], "aws");
+      assert.equal(receiver.requests[0].contentType, "application/x-protobuf");
+    });
+  }
+
+  it("wrapper: the user's NODE_OPTIONS are kept, the layer's preload is not passed on to children", async () => {
+    const fn = await start("wrapper", "index.handler", { NODE_OPTIONS: "--max-http-header-size=16384" });
+    const { result } = await fn.invoke({});
+    assert.equal((result as { nodeOptions: string }).nodeOptions, "--max-http-header-size=16384");
+    assert.equal(receiver.spans.length, 1);
+  });
+
+  const styles: [string, LayerMode, string, string, unknown][] = [
+    ["ESM .js (type: module)", "redirect", ESM, "index.handler", { style: "esm" }],
+    [".mjs with top-level await", "wrapper", FN, "module.handler", { style: "mjs", ready: "ready" }],
+    ["callback style", "wrapper", FN, "callback.handler", { style: "callback" }],
+    ["callback style", "redirect", FN, "callback.handler", { style: "callback" }],
+    [".cjs with context.succeed", "redirect", FN, "legacy.handler", { style: "context.succeed" }],
+    ["nested path", "redirect", FN, "src/nested/app.handlers.main", { nested: true }],
+  ];
+  for (const [title, mode, root, handler, expected] of styles) {
+    it(`${mode}: ${title} (${handler})`, async () => {
+      const fn = await start(mode, handler, {}, root);
+      const res = await fn.invoke({ k: "v" });
+      assert.equal(res.ok, true, JSON.stringify(res.error));
+      for (const [key, value] of Object.entries(expected as object)) {
+        assert.deepEqual((res.result as Record<string, unknown>)[key], value);
+      }
+      assert.equal(spansOf(res.requestId).length, 1);
+    });
+  }
+
+  for (const [mode, root, handler, errorType] of [
+    ["redirect", FN, "index.handler", "Error"],
+    ["wrapper", ESM, "index.handler", "TypeError"],
+    ["redirect", FN, "callback.handler", "Error"],
+  ] as const) {
+    it(`${mode}: the user's error reaches Lambda unchanged (${errorType}) and is recorded on the span`, async () => {
+      const fn = await start(mode, handler, {}, root);
+      const res = await fn.invoke({ fail: "bad order" });
+      assert.equal(res.ok, false);
+      assert.equal(res.error?.errorType, errorType);
+      assert.match(String(res.error?.errorMessage), /bad order/);
+      const [span] = spansOf(res.requestId);
+      assert.equal(span.status.code, 2);
+      assert.match(span.status.message, /bad order/);
+      assert.equal(span.events[0].name, "exception");
+    });
+  }
+
+  it("synchronous invoke: ClientContext.custom.traceparent is the parent", async () => {
+    const fn = await start("redirect", "index.handler");
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const res = await fn.invoke({}, { clientContext: { custom: { traceparent } } });
+    const [span] = spansOf(res.requestId);
+    assert.equal(span.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert.equal(span.parentSpanId, "00f067aa0ba902b7");
+  });
+
+  it("http/json with the ingest token from OTEL_EXPORTER_OTLP_HEADERS", async () => {
+    await receiver.close();
+    receiver = await startOtlpReceiver({ authorization: "Bearer s3cret token" });
+    const fn = await start("wrapper", "index.handler", {
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20s3cret%20token",
+    });
+    const res = await fn.invoke({});
+    assert.equal(receiver.requests[0].contentType, "application/json");
+    assert.equal(spansOf(res.requestId).length, 1);
+  });
+
+  it("outgoing http and fetch from the function get client spans and carry traceparent", async () => {
+    const seen: string[] = [];
+    const downstream = http.createServer((req, res) => res.end(String(req.headers.traceparent ?? "")));
+    await new Promise<void>((r) => downstream.listen(0, "127.0.0.1", r));
+    try {
+      const fn = await start("redirect", "http.handler");
+      const url = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}`;
+      const res = await fn.invoke({ url });
+      const { viaHttp, viaFetch } = res.result as { viaHttp: string; viaFetch: string };
+      seen.push(viaHttp, viaFetch);
+      const [invocation] = spansOf(res.requestId);
+      const clients = receiver.spans.filter((s) => s.kind === CLIENT);
+      assert.equal(clients.length, 2);
+      for (const client of clients) {
+        assert.equal(client.parentSpanId, invocation.spanId);
+        assert.ok(
+          seen.includes(`00-${client.traceId}-${client.spanId}-01`),
+          `${client.name} context reached the server`,
+        );
+      }
+    } finally {
+      downstream.closeAllConnections();
+      downstream.close();
+    }
+  });
+
+  describe("caller → callee through the AWS SDK plugin", () => {
+    let invokeApi: http.Server;
+    let callee: LambdaFunction;
+    beforeEach(async () => {
+      callee = await start("redirect", "index.handler", {}, FN, "callee");
+      // Lambda's Invoke API, forwarding to the callee: ClientContext header → Lambda-Runtime-Client-Context.
+      invokeApi = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", async () => {
+          const header = req.headers["x-amz-client-context"];
+          const clientContext = header
+            ? JSON.parse(Buffer.from(String(header), "base64").toString())
+            : undefined;
+          const asynchronous = req.headers["x-amz-invocation-type"] === "Event";
+          const done = callee.invoke(JSON.parse(body || "{}"), { clientContext });
+          if (!asynchronous) await done;
+          res.writeHead(asynchronous ? 202 : 200, { "content-type": "application/json" }).end("{}");
+        });
+      });
+      await new Promise<void>((r) => invokeApi.listen(0, "127.0.0.1", r));
+    });
+    afterEach(() => {
+      invokeApi.closeAllConnections();
+      invokeApi.close();
+    });
+
+    for (const asynchronous of [false, true]) {
+      it(`${asynchronous ? "asynchronous (Event, payload)" : "synchronous (ClientContext)"}: the callee's span is a child of the caller's call`, async () => {
+        const caller = await start(
+          "wrapper",
+          "caller.handler",
+          {
+            FIXTURE_LAMBDA_ENDPOINT: `http://127.0.0.1:${(invokeApi.address() as AddressInfo).port}`,
+            AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+            AWS_SECRET_ACCESS_KEY: "secret",
+          },
+          FN,
+          "caller",
+        );
+        const res = await caller.invoke({ async: asynchronous });
+        assert.equal(res.ok, true, JSON.stringify(res.error));
+        const spans = await receiver.waitForSpans(4);
+        const byName = (name: string) => spans.find((s) => s.name === name) as ReceivedSpan;
+        const callerSpan = byName("caller");
+        const sdkSpan = byName("Lambda.Invoke");
+        const calleeSpan = byName("callee");
+        assert.equal(sdkSpan.parentSpanId, callerSpan.spanId);
+        assert.equal(calleeSpan.parentSpanId, sdkSpan.spanId, "child of the call, not a sibling");
+        assert.equal(calleeSpan.traceId, callerSpan.traceId);
+      });
+    }
+  });
+
+  describe("a dead or slow collector costs at most the flush budget, never an error", () => {
+    it("black-holed endpoint (accepts, never answers)", async () => {
+      const sockets = new Set<Socket>();
+      const hole = http.createServer(() => {});
+      hole.on("connection", (s) => sockets.add(s));
+      await new Promise<void>((r) => hole.listen(0, "127.0.0.1", r));
+      try {
+        const fn = await start("redirect", "index.handler", {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hole.address() as AddressInfo).port}`,
+          FIREFLY_FLUSH_TIMEOUT_MS: "300",
+        });
+        for (const n of [1, 2]) {
+          const res = await fn.invoke({ n });
+          assert.equal(res.ok, true);
+          assert.deepEqual((res.result as { echo: unknown }).echo, { n });
+          // The budget bounds the wait; generous slack for a loaded CI machine.
+          assert.ok(res.durationMs < 300 + 1500, `invocation took ${res.durationMs} ms`);
+        }
+        assert.match(
+          fn.log,
+          /\[firefly\] dropping spans until export recovers: export did not finish within FIREFLY_FLUSH_TIMEOUT_MS=300/,
+        );
+      } finally {
+        for (const s of sockets) s.destroy();
+        hole.close();
+      }
+    });
+
+    it("endpoint down (connection refused)", async () => {
+      const fn = await start("wrapper", "index.handler", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9",
+      });
+      const res = await fn.invoke({ n: 1 });
+      assert.equal(res.ok, true);
+      assert.match(fn.log, /ECONNREFUSED/);
+    });
+  });
+
+  describe("init", () => {
+    it("redirect without FIREFLY_HANDLER fails init with a message naming the setting", async () => {
+      await assert.rejects(
+        startFunction({
+          mode: "redirect",
+          taskRoot: FN,
+          handler: "",
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+        }),
+        /FIREFLY_HANDLER is not set/,
+      );
+    });
+
+    it("a function that fails at init still fails at init, with its own error", async () => {
+      await assert.rejects(
+        startFunction({ mode: "wrapper", taskRoot: FN, handler: "broken-init.handler" }),
+        /broken at init/,
+      );
+    });
+
+    it("no layer: the same handler runs and nothing is exported (baseline)", async () => {
+      const fn = await start("none", "index.handler");
+      const res = await fn.invoke({ n: 1 });
+      assert.equal(res.ok, true);
+      assert.equal(receiver.requests.length, 0);
+    });
+  });
+});
