@@ -118,6 +118,14 @@ const alertsSchema = z.strictObject({
   durationTimeoutRatio: z.number().gt(0).max(1).optional(),
 });
 
+const smtpSchema = z.strictObject({
+  host: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port, e.g. email-smtp.eu-west-1.amazonaws.com:587"),
+  user: z.string().min(1).optional(),
+  fromAddress: z.email(),
+});
+
 const secretString = (min: number) =>
   z.string().min(min, `must be at least ${min} characters (or remove it and Firefly generates one)`);
 
@@ -133,6 +141,8 @@ interface Setting {
   /** For structured settings: a valid example per field, for fix commands with `--path`. */
   readonly fields?: Record<string, string>;
   readonly secret?: boolean;
+  /** Structured settings whose absence means "off" rather than "all defaults". */
+  readonly absentIsUndefined?: boolean;
 }
 
 /** Every `firefly:*` stack setting. Pulumi.yaml and the README are tested against this table. */
@@ -251,6 +261,24 @@ export const SETTINGS = {
     description:
       "Alerting: {emails (contact point), errorRatePercent, coldStartRatePercent, durationTimeoutRatio}.",
   },
+  smtp: {
+    schema: smtpSchema,
+    kind: "object",
+    absentIsUndefined: true,
+    fields: {
+      host: "email-smtp.eu-west-1.amazonaws.com:587",
+      user: "AKIA…",
+      fromAddress: "grafana@example.com",
+    },
+    description:
+      "Mail relay for alert emails: {host (host:port), user, fromAddress}; its password is firefly:smtpPassword.",
+  },
+  smtpPassword: {
+    schema: z.string().min(1),
+    kind: "string",
+    secret: true,
+    description: "Password for the mail relay (secret). Default: none.",
+  },
   grafanaAdminPassword: {
     schema: secretString(16),
     kind: "string",
@@ -293,6 +321,8 @@ export interface FireflyConfig {
   ec2: z.infer<typeof ec2Schema>;
   kubernetes: z.infer<typeof kubernetesSchema>;
   alerts: z.infer<typeof alertsSchema>;
+  smtp?: z.infer<typeof smtpSchema>;
+  smtpPassword?: string;
   grafanaAdminPassword?: string;
   otlpToken?: string;
   firehoseAccessKey?: string;
@@ -517,7 +547,12 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
   const config = Object.fromEntries(
     names.map((n) => {
       const setting: Setting = SETTINGS[n];
-      return [n, parsed[n] ?? setting.default ?? (setting.kind === "object" ? {} : undefined)];
+      return [
+        n,
+        parsed[n] ??
+          setting.default ??
+          (setting.kind === "object" && !setting.absentIsUndefined ? {} : undefined),
+      ];
     }),
   ) as unknown as FireflyConfig;
 
@@ -554,6 +589,22 @@ function crossChecks(config: FireflyConfig): ConfigProblem[] {
       });
     } else seen.set(name, f);
   });
+  for (const other of [Host.Docker, Host.Ec2, Host.Kubernetes]) {
+    if (other !== config.host && Object.keys(config[other]).length > 0) {
+      problems.push({
+        key: `firefly:${other}`,
+        message: `has settings but firefly:host is ${config.host}; they would be ignored`,
+        fix: `pulumi config rm firefly:${other}  (or: pulumi config set firefly:host ${other})`,
+      });
+    }
+  }
+  if ((config.alerts.emails ?? []).length > 0 && !config.smtp) {
+    problems.push({
+      key: "firefly:alerts.emails",
+      message: "Grafana needs a mail relay to send alert emails",
+      fix: `${setCommand("firefly:smtp.host", "email-smtp.eu-west-1.amazonaws.com:587", { path: true })} && ${setCommand("firefly:smtp.fromAddress", "grafana@example.com", { path: true })}  (password: pulumi config set --secret firefly:smtpPassword …)`,
+    });
+  }
   if (config.kubernetes.ingressClass && !config.kubernetes.ingressHost && config.host === Host.Kubernetes) {
     problems.push({
       key: "firefly:kubernetes.ingressClass",

@@ -250,3 +250,25 @@ describe("stack config validation", () => {
     }
   });
 });
+
+describe("stack config cross-checks", () => {
+  it("refuses settings for a host other than the chosen one", () => {
+    const p = only({ host: "ec2", docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }) });
+    assert.equal(p.key, "firefly:docker");
+    assert.match(p.message, /firefly:host is ec2/);
+    assert.equal(p.fix, "pulumi config rm firefly:docker  (or: pulumi config set firefly:host docker)");
+  });
+
+  it("refuses alert emails without a mail relay", () => {
+    const p = only({ alerts: JSON.stringify({ emails: ["oncall@example.com"] }) });
+    assert.equal(p.key, "firefly:alerts.emails");
+    assert.match(p.fix, /firefly:smtp\.host/);
+    const ok = validateConfig({
+      values: {
+        alerts: JSON.stringify({ emails: ["oncall@example.com"] }),
+        smtp: JSON.stringify({ host: "smtp.example.com:587", fromAddress: "grafana@example.com" }),
+      },
+    });
+    assert.equal(ok.smtp?.host, "smtp.example.com:587");
+  });
+});

@@ -1,0 +1,225 @@
+// Firefly: the whole pipeline in one component. Shipping (collector + storage) goes on the chosen host
+// first, Grafana lands beside it, and the emit side points the Lambda layer and the Firehose stream at
+// the collector's public endpoints. Each phase is also usable alone; this only wires them together.
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, type ConfigProblem, type InstrumentationMode, validateConfig } from "./config";
+import { EmitPhase } from "./emit";
+import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
+import { ShippingPhase } from "./shipping";
+import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
+
+/** Tail sampling at the gateway. Errors are always kept. */
+export interface Sampling {
+  /** Share of ordinary traces kept, 0–100. Default: 10. */
+  readonly percent?: number;
+  /** Traces at least this long (ms) are always kept. Default: 1000. */
+  readonly slowMs?: number;
+}
+
+export interface FireflyArgs {
+  /** Where the collector, the store and Grafana run. Default: `docker`. */
+  readonly host?: Host;
+  /** Which store holds metrics and traces. Default: `promscale`. */
+  readonly storage?: Storage;
+  /** Settings for the docker host. Default: the local engine, ports bound to 127.0.0.1. */
+  readonly docker?: DockerHost;
+  /** Settings for the ec2 host. Default: t3.medium in a default-VPC subnet behind an API Gateway HTTPS front. */
+  readonly ec2?: Ec2Host;
+  /** Settings for the kubernetes host. Default: the ambient kubeconfig, namespace `firefly`. */
+  readonly kubernetes?: KubernetesHost;
+  /** Names or ARNs of existing Lambda functions (not managed by this program) to instrument. Default: none. */
+  readonly functions?: string[];
+  /** Stream CloudWatch AWS/Lambda metrics through a Metric Stream and Firehose (needs a public HTTPS endpoint). Default: false. */
+  readonly metrics?: boolean;
+  /** AWS/Lambda metric names the stream includes. Default: Invocations, Errors, Throttles, Duration, ConcurrentExecutions. */
+  readonly metricNames?: string[];
+  /** How instrumented functions load the layer. Default: `handler` (handler redirection). */
+  readonly instrumentation?: InstrumentationMode;
+  /** Longest time (ms) an invocation waits for its spans to be exported. Default: 500. */
+  readonly flushTimeoutMs?: number;
+  /** Tail sampling at the gateway. Default: 10% of ordinary traces, every error and every trace over 1 s. */
+  readonly sampling?: Sampling;
+  /** Alert thresholds and email contact point. Default: the thresholds in `Alerts`, no contact point. */
+  readonly alerts?: Alerts;
+  /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
+  readonly smtp?: Smtp;
+  /** Grafana admin password (secret). Default: generated once and kept across updates. */
+  readonly grafanaAdminPassword?: pulumi.Input<string>;
+  /** Bearer token functions present to the OTLP endpoint (secret). Default: generated once and kept. */
+  readonly otlpToken?: pulumi.Input<string>;
+  /** Access key Firehose presents to the collector (secret). Default: generated once and kept. */
+  readonly firehoseAccessKey?: pulumi.Input<string>;
+  /** Storage database password (secret, promscale only). Default: generated once and kept. */
+  readonly databasePassword?: pulumi.Input<string>;
+  /** Path of the built layer zip. Default: the package's `layer/dist/firefly-layer.zip`. */
+  readonly layerZipPath?: string;
+}
+
+const SECRET_ARGS = ["grafanaAdminPassword", "otlpToken", "firehoseAccessKey", "databasePassword"] as const;
+
+/**
+ * Validate component args with the same rules as stack config, so a program using the component gets the
+ * same errors the `firefly` program gives; only the fix line speaks in args instead of `pulumi config`.
+ */
+export function validateFireflyArgs(args: FireflyArgs): void {
+  const values: Record<string, string> = {};
+  const plain = [
+    "host",
+    "storage",
+    "functions",
+    "metrics",
+    "metricNames",
+    "instrumentation",
+    "flushTimeoutMs",
+  ];
+  for (const key of [...plain, "sampling", "docker", "ec2", "kubernetes", "alerts", "smtp"]) {
+    const v = (args as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    values[key] =
+      typeof v === "string" && (key === "host" || key === "storage" || key === "instrumentation")
+        ? v
+        : JSON.stringify(v);
+  }
+  // Secrets may be Outputs (unknown until deployment); plain strings are checked like stack secrets.
+  for (const key of SECRET_ARGS) if (typeof args[key] === "string") values[key] = args[key] as string;
+  try {
+    validateConfig({ values, secretKeys: new Set(SECRET_ARGS) });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(err.problems.map(asArgsProblem));
+  }
+}
+
+function asArgsProblem(p: ConfigProblem): ConfigProblem {
+  const key = p.key.replace(/^firefly:/, "args.");
+  const set = p.fix.match(
+    /pulumi config set (?:--path )?(?:--secret )?'?firefly:([^' ]+)'? (.+?)(?:\s{2}\(|;|$)/,
+  );
+  const fix = set ? `set args.${set[1]} to ${set[2].replace(/^'|'$/g, "")}` : `remove ${key}`;
+  return { ...p, key, fix };
+}
+
+export class Firefly extends pulumi.ComponentResource {
+  /** Grafana's URL. */
+  public readonly grafanaUrl: pulumi.Output<string>;
+  /** Grafana's admin password (secret). */
+  public readonly grafanaAdminPassword: pulumi.Output<string>;
+  /** OTLP/HTTP base URL functions export to. */
+  public readonly otlpEndpoint: pulumi.Output<string>;
+  /** Bearer token for the OTLP endpoint (secret). */
+  public readonly otlpToken: pulumi.Output<string>;
+  /** Public HTTPS URL Firehose delivers metrics to, when the host has one. */
+  public readonly firehoseUrl: pulumi.Output<string | undefined>;
+  /** PromQL URL as reachable from services on the host. */
+  public readonly prometheusUrl: pulumi.Output<string>;
+  /** Jaeger query URL as reachable from services on the host. */
+  public readonly jaegerUrl: pulumi.Output<string>;
+  /** ARN of the published layer version. */
+  public readonly layerArn: pulumi.Output<string>;
+  /** Existing functions instrumented by this stack. */
+  public readonly instrumentedFunctions: pulumi.Output<string[]>;
+  /** Firehose delivery stream ARN, when `metrics` is on. */
+  public readonly deliveryStreamArn: pulumi.Output<string | undefined>;
+  /** CloudWatch Metric Stream name, when `metrics` is on. */
+  public readonly metricStreamName: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: FireflyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("firefly:index:Firefly", name, {}, opts);
+    validateFireflyArgs(args);
+
+    const host = args.host ?? Host.Docker;
+    const storage = args.storage ?? Storage.Promscale;
+    // Only the chosen host's settings travel on: the phases refuse settings for another host.
+    const hostArgs = {
+      host,
+      docker: host === Host.Docker ? args.docker : undefined,
+      ec2: host === Host.Ec2 ? args.ec2 : undefined,
+      kubernetes: host === Host.Kubernetes ? args.kubernetes : undefined,
+    };
+
+    const shipping = new ShippingPhase(
+      `${name}-shipping`,
+      {
+        ...hostArgs,
+        storage,
+        samplingPercent: args.sampling?.percent,
+        slowTraceMs: args.sampling?.slowMs,
+        otlpToken: args.otlpToken,
+        firehoseAccessKey: args.firehoseAccessKey,
+        databasePassword: args.databasePassword,
+      },
+      { parent: this },
+    );
+
+    const required = (o: pulumi.Output<string | undefined>) => o.apply((v) => v ?? "");
+    const presentation = new PresentationPhase(
+      `${name}-presentation`,
+      {
+        ...hostArgs,
+        storage,
+        dockerNetwork: host === Host.Docker ? required(shipping.dockerNetwork) : undefined,
+        kubernetesNamespace: host === Host.Kubernetes ? required(shipping.kubernetesNamespace) : undefined,
+        instanceId: host === Host.Ec2 ? required(shipping.instanceId) : undefined,
+        prometheusUrl: shipping.prometheusUrl,
+        jaegerUrl: shipping.jaegerUrl,
+        postgres:
+          storage === Storage.Promscale
+            ? {
+                host: required(shipping.postgresHost),
+                port: shipping.postgresPort.apply((p) => p ?? 5432),
+                database: required(shipping.postgresDatabase),
+                user: required(shipping.postgresUser),
+                password: pulumi.secret(required(shipping.postgresPassword)),
+              }
+            : undefined,
+        adminPassword: args.grafanaAdminPassword,
+        alerts: args.alerts,
+        smtp: args.smtp,
+      },
+      { parent: this },
+    );
+
+    const emit = new EmitPhase(
+      `${name}-emit`,
+      {
+        layerZipPath: args.layerZipPath,
+        otlpEndpoint: shipping.otlpEndpoint,
+        otlpToken: shipping.otlpToken,
+        firehoseUrl: args.metrics ? required(shipping.firehoseUrl) : undefined,
+        firehoseAccessKey: args.metrics ? shipping.firehoseAccessKey : undefined,
+        functions: args.functions,
+        metrics: args.metrics,
+        metricNames: args.metricNames,
+        instrumentation: args.instrumentation,
+        flushTimeoutMs: args.flushTimeoutMs,
+      },
+      { parent: this },
+    );
+
+    this.grafanaUrl = presentation.grafanaUrl;
+    this.grafanaAdminPassword = presentation.grafanaAdminPassword;
+    this.otlpEndpoint = shipping.otlpEndpoint;
+    this.otlpToken = shipping.otlpToken;
+    this.firehoseUrl = shipping.firehoseUrl;
+    this.prometheusUrl = shipping.prometheusUrl;
+    this.jaegerUrl = shipping.jaegerUrl;
+    this.layerArn = emit.layerArn;
+    this.instrumentedFunctions = emit.instrumentedFunctions;
+    this.deliveryStreamArn = emit.deliveryStreamArn;
+    this.metricStreamName = emit.metricStreamName;
+
+    this.registerOutputs({
+      grafanaUrl: this.grafanaUrl,
+      grafanaAdminPassword: this.grafanaAdminPassword,
+      otlpEndpoint: this.otlpEndpoint,
+      otlpToken: this.otlpToken,
+      firehoseUrl: this.firehoseUrl,
+      prometheusUrl: this.prometheusUrl,
+      jaegerUrl: this.jaegerUrl,
+      layerArn: this.layerArn,
+      instrumentedFunctions: this.instrumentedFunctions,
+      deliveryStreamArn: this.deliveryStreamArn,
+      metricStreamName: this.metricStreamName,
+    });
+  }
+}
