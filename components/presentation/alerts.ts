@@ -3,7 +3,14 @@
 // instant PromQL query (A) and a threshold on it (B), so test/presentation can run every query as is.
 import { stringify } from "yaml";
 import { DATASOURCE_UIDS, FOLDER } from "./datasources";
-import { FUNCTION_LABEL, lambdaQueries, over, p99VersusTimeout, pipelineLossRate } from "./queries";
+import {
+  FUNCTION_LABEL,
+  lambdaQueries,
+  over,
+  p99VersusTimeout,
+  pipelineLossRate,
+  pipelineSilent,
+} from "./queries";
 
 export const ALERT_DEFAULTS = {
   errorRatePercent: 5,
@@ -72,6 +79,15 @@ export function alertRules(o: AlertOptions): AlertRule[] {
       for: "5m",
       summary:
         "The gateway collector is refusing or failing to export {{ humanize $values.A.Value }} items/s: see the pipeline-health dashboard.",
+    },
+    {
+      uid: "firefly-pipeline-silent",
+      title: "Telemetry pipeline not reporting",
+      expr: pipelineSilent("5m"),
+      threshold: 0,
+      for: "5m",
+      summary:
+        "The gateway collector has reported nothing for 5 minutes: it is down, or cannot reach the store.",
     },
   ];
   if (Object.keys(o.functionTimeoutsMs).length > 0) {

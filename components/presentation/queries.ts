@@ -164,6 +164,13 @@ export const pipelineLossRate = (range: string) =>
     SIGNALS.map((signal) => `(sum(rate(otelcol_${counter}_${signal}_total[${range}])) or vector(0))`),
   ).join(" + ");
 
+/**
+ * 1 when no collector has reported its own metrics for `range`, else 0: a dead collector (or a dead
+ * path to the store, which its own metrics also take) refuses nothing, so the loss rate cannot see it.
+ */
+export const pipelineSilent = (range: string) =>
+  `1 - (count(max_over_time(otelcol_process_uptime_seconds_total[${range}])) > bool 0 or vector(0))`;
+
 export const pipelineQueue = {
   size: "max by (exporter) (otelcol_exporter_queue_size)",
   capacity: "max by (exporter) (otelcol_exporter_queue_capacity)",

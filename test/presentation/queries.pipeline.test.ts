@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as path from "node:path";
-import { ALERT_DEFAULTS } from "../../components/presentation/alerts";
+import { ALERT_DEFAULTS, alertRules } from "../../components/presentation/alerts";
 import { cloudwatch, lambdaQueries, oneFunction, PER_POINT } from "../../components/presentation/queries";
 import { collectorConfigObject } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
@@ -127,12 +127,28 @@ describe("dashboard and alert queries against the local pipeline", function () {
     );
   });
 
+  it("alert conditions hold as the test data says: errors and throttles fire, p99 and silence do not", async () => {
+    const rules = alertRules({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { [FN]: 3000 } });
+    const value = async (uid: string) => {
+      const rule = rules.find((r) => r.uid === uid)!;
+      const samples = await promQuery(local.prometheus.url, rule.expr);
+      const sample = samples.find((x) => x.metric.FunctionName === FN) ?? samples[0];
+      assert.ok(sample, `${uid}: no data`);
+      return { value: sample.value, fires: sample.value > rule.threshold };
+    };
+    assert.deepEqual(await value("firefly-error-rate"), { value: (100 * ERRORS) / INVOCATIONS, fires: true });
+    assert.equal((await value("firefly-throttles")).fires, true);
+    // Durations 20…115 ms against a 3 s timeout.
+    assert.deepEqual(await value("firefly-p99-near-timeout"), { value: 115 / 3000, fires: false });
+    assert.deepEqual(await value("firefly-pipeline-silent"), { value: 0, fires: false });
+  });
+
   it("found every expression (dashboards, variables, alerts)", () => {
     assert.ok(dashboardExpressions().length >= 30, `${dashboardExpressions().length} dashboard expressions`);
     assert.equal(variableExpressions().length, 1);
     assert.equal(
       alertExpressions({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { x: 1000 } }).length,
-      5,
+      6,
     );
   });
 

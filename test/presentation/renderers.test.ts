@@ -125,7 +125,13 @@ describe("presentation renderers", () => {
     it("renders error rate, throttles, cold starts and pipeline loss; p99-vs-timeout only with timeouts", () => {
       assert.deepEqual(
         alertRules(alerts()).map((r) => r.uid),
-        ["firefly-error-rate", "firefly-throttles", "firefly-cold-start-rate", "firefly-pipeline-loss"],
+        [
+          "firefly-error-rate",
+          "firefly-throttles",
+          "firefly-cold-start-rate",
+          "firefly-pipeline-loss",
+          "firefly-pipeline-silent",
+        ],
       );
       const withTimeouts = alertRules(alerts({ functionTimeoutsMs: { orders: 30000 } }));
       const p99 = withTimeouts.find((r) => r.uid === "firefly-p99-near-timeout")!;
