@@ -1,19 +1,6 @@
-// Preloaded by /opt/firefly-wrapper through NODE_OPTIONS: points the runtime at the layer's handler
-// and moves the function's own handler to FIREFLY_HANDLER (unless the user already set it), so the
-// function's configured handler never has to change. Kept tiny: it runs before the runtime starts.
+// Preloaded by /opt/firefly-wrapper through NODE_OPTIONS, before the runtime starts: redirects the
+// runtime to the layer's handler. Kept tiny, since it runs in every init.
 import * as path from "node:path";
-
-const PRELOAD = /\s*--require\s+("[^"]*auto\.cjs"|\S*auto\.cjs)/;
-
-export function redirect(env: NodeJS.ProcessEnv, argv: string[], layerHandler: string): void {
-  // Child processes the function spawns inherit NODE_OPTIONS: they must not be redirected too.
-  if (env.NODE_OPTIONS) env.NODE_OPTIONS = env.NODE_OPTIONS.replace(PRELOAD, "").trim();
-  const original = env._HANDLER;
-  if (!original || original === layerHandler) return;
-  if (!env.FIREFLY_HANDLER) env.FIREFLY_HANDLER = original;
-  env._HANDLER = layerHandler;
-  // aws-lambda-ric's CLI (container images, tests) takes the handler as its argument instead.
-  for (let i = 2; i < argv.length; i++) if (argv[i] === original) argv[i] = layerHandler;
-}
+import { redirect } from "./redirect";
 
 redirect(process.env, process.argv, path.join(__dirname, "handler.handler"));
