@@ -1,5 +1,4 @@
 // Mocha's spec reporter plus one closing line in the plain "N passed, N failed" form that CI reads.
-"use strict";
 const Mocha = require("mocha");
 
 class FireflyReporter extends Mocha.reporters.Spec {
