@@ -59,6 +59,18 @@ function functionRegion(nameOrArn: string, stackRegion: pulumi.Output<string>): 
 }
 
 /**
+ * A function reference without its version or alias qualifier. Only $LATEST's configuration can change:
+ * published versions are immutable, so an alias reaches the instrumented code once a new version is
+ * published and the alias moved to it.
+ */
+export function unqualified(nameOrArn: string): { fn: string; qualifier?: string } {
+  const parts = nameOrArn.split(":");
+  const i = parts.indexOf("function");
+  if (i < 0 || parts.length <= i + 2) return { fn: nameOrArn };
+  return { fn: parts.slice(0, i + 2).join(":"), qualifier: parts[i + 2] };
+}
+
+/**
  * Resource names for the listed functions: the function's name alone, so switching between name and ARN
  * keeps the same resource (and its state). Same-named functions in different regions (both given as ARNs)
  * get the region appended; a name listed twice, or a bare name beside an ARN of that name, is refused.
@@ -109,8 +121,19 @@ export class EmitPhase extends pulumi.ComponentResource {
     const metricNames = validateMetricNames(args.metricNames ?? EMIT_DEFAULTS.metricNames);
     validateInstrumentationOptions(args);
     const layerName = validateLayerName(args.layerName ?? EMIT_DEFAULTS.layerName);
-    const functions = [...new Set(args.functions ?? [])];
+    const functions = [...new Set((args.functions ?? []).map((f) => unqualified(f).fn))];
     const resourceNames = functionResourceNames(functions);
+
+    for (const f of args.functions ?? []) {
+      const { fn, qualifier } = unqualified(f);
+      if (qualifier && qualifier !== "$LATEST") {
+        pulumi.log.warn(
+          `Firefly instruments ${fn} ($LATEST), not its qualifier ${qualifier}: published versions cannot change. ` +
+            `Publish a new version (and point ${qualifier} at it) to run the instrumented configuration.`,
+          this,
+        );
+      }
+    }
 
     const layer = publishLayer(name, layerName, args.layerZipPath ?? EMIT_DEFAULTS.layerZipPath, this);
     const settings = {

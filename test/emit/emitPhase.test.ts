@@ -285,6 +285,30 @@ describe("EmitPhase (Pulumi mocks)", () => {
     });
   });
 
+  describe("qualified function ARNs", () => {
+    it("instruments $LATEST and warns that the alias needs a new version", async () => {
+      const arn = `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:billing`;
+      const emit = new EmitPhase("qualified", {
+        layerZipPath: zipPath,
+        otlpEndpoint: "https://ingest.example.com",
+        functions: [`${arn}:live`, `${arn}:$LATEST`],
+      });
+      assert.deepEqual(await value(emit.instrumentedFunctions), [arn]);
+      const fn = find("pulumi-nodejs:dynamic/firefly:InstrumentedFunction", "qualified-fn-billing");
+      assert.equal(fn.inputs.functionName, arn, "the qualifier is not sent to UpdateFunctionConfiguration");
+      assert.ok(
+        warnings.some((w) => /instruments .*:function:billing \(\$LATEST\), not its qualifier live/.test(w)),
+        `warnings: ${warnings}`,
+      );
+      const { unqualified } = await import("../../components/emit");
+      assert.deepEqual(unqualified("orders"), { fn: "orders" });
+      assert.deepEqual(unqualified(`${ACCOUNT}:function:orders:7`), {
+        fn: `${ACCOUNT}:function:orders`,
+        qualifier: "7",
+      });
+    });
+  });
+
   describe("without metrics", () => {
     it("creates the layer only, and its metric outputs are undefined", async () => {
       const before = registered.length;
