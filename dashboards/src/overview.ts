@@ -16,11 +16,23 @@ import {
   numberPanels,
 } from "./panels";
 
+// Grafana's data-link variable for a series' FunctionName label.
+const FIELD_FUNCTION = `__field.labels.${FUNCTION_LABEL}`;
+
 export function overviewDashboard() {
   const q = lambdaQueries(ALL_FUNCTIONS, PER_POINT);
   const total = lambdaQueries(ALL_FUNCTIONS, OVER_RANGE);
   const each = (expr: string) => [{ expr, legend: `{{${FUNCTION_LABEL}}}` }];
-  const functionUrl = `/d/${DASHBOARD_UIDS.function}/firefly-function?var-${FUNCTION_VARIABLE}=\${__value.raw}&\${__url_time_range}`;
+  const toFunction = (value: string) =>
+    `/d/${DASHBOARD_UIDS.function}/firefly-function?var-${FUNCTION_VARIABLE}=${value}&\${__url_time_range}`;
+  // Every per-function series links to that function's dashboard.
+  const perFunction = (title: string, unit: string, expr: string, description = "") =>
+    graph(title, unit, each(expr), description).overrideByRegexp(".*", [
+      {
+        id: "links",
+        value: [{ title: `Open \${${FIELD_FUNCTION}}`, url: toFunction(`\${${FIELD_FUNCTION}}`) }],
+      },
+    ]);
 
   return numberPanels(
     fireflyDashboard(
@@ -41,26 +53,26 @@ export function overviewDashboard() {
             { header: "Throttles", unit: "short", expr: total.throttles },
             { header: "Cold starts", unit: "short", expr: total.coldStarts },
           ],
-          { title: "Open the function dashboard", url: functionUrl },
+          { title: "Open the function dashboard", url: toFunction(`\${__value.raw}`) },
         ),
       )
-      .withPanel(graph("Invocations per minute", "short", each(q.invocations)))
-      .withPanel(graph("Errors per minute", "short", each(q.errors)))
-      .withPanel(graph("Error rate", "percent", each(q.errorRatePercent)))
-      .withPanel(graph("Throttles per minute", "short", each(q.throttles)))
+      .withPanel(perFunction("Invocations per minute", "short", q.invocations))
+      .withPanel(perFunction("Errors per minute", "short", q.errors))
+      .withPanel(perFunction("Error rate", "percent", q.errorRatePercent))
+      .withPanel(perFunction("Throttles per minute", "short", q.throttles))
       .withPanel(
-        graph(
+        perFunction(
           "Average duration",
           "ms",
-          each(q.durationAvgMs),
+          q.durationAvgMs,
           "CloudWatch Duration: sum / count per minute.",
         ),
       )
       .withPanel(
-        graph(
+        perFunction(
           "p99 duration",
           "ms",
-          each(q.durationP99Ms),
+          q.durationP99Ms,
           "CloudWatch's p99 statistic, streamed per minute.",
         ),
       )
@@ -76,7 +88,7 @@ export function overviewDashboard() {
         ),
       )
       .withPanel(
-        graph("Cold starts", "short", each(q.coldStarts), "Invocation spans with faas.coldstart=true."),
+        perFunction("Cold starts", "short", q.coldStarts, "Invocation spans with faas.coldstart=true."),
       )
       .build(),
   );

@@ -28,6 +28,7 @@ const BUILTIN_VARIABLES = new Set([
   "__range",
   "__interval",
   "__value",
+  "__field",
   "__url_time_range",
 ]);
 
