@@ -24,6 +24,15 @@ export const COLLECTOR_FILE_STORAGE_DIR = "/var/lib/firefly/queue";
  */
 export const METRIC_STREAM_OUTPUT_FORMAT = "opentelemetry1.0";
 
+/**
+ * Prometheus name of a CloudWatch `AWS/Lambda` metric after the collector's transform:
+ * `aws_lambda_<snake_case>` (Duration → aws_lambda_duration). Each is a summary: `<name>_sum`,
+ * `<name>_count` and `<name>{quantile="0"|"0.5"|…|"1"}` (0 = Minimum, 1 = Maximum). See docs/collector.md.
+ */
+export function lambdaMetricName(cloudWatchName: string): string {
+  return "aws_lambda_" + cloudWatchName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
 /** Environment variables through which the secrets reach the collector. */
 export const COLLECTOR_SECRET_ENV = {
   /** Bearer token OTLP clients (the Lambda layer) must present: `Authorization: Bearer <token>`. */

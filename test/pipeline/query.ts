@@ -101,3 +101,16 @@ export async function jaegerServices(jaegerUrl: string): Promise<string[]> {
   };
   return body.data ?? [];
 }
+
+/** Traces of one service, newest first (Jaeger's search API). */
+export async function jaegerFindTraces(
+  jaegerUrl: string,
+  service: string,
+  limit = 20,
+): Promise<JaegerTrace[]> {
+  const url = `${jaegerUrl}/api/traces?service=${encodeURIComponent(service)}&limit=${limit}&lookback=1h`;
+  const body = (await (await fetch(url, { signal: AbortSignal.timeout(10_000) })).json()) as {
+    data: JaegerTrace[] | null;
+  };
+  return body.data ?? [];
+}
