@@ -4,7 +4,7 @@
 // publishes `http.client.request.start` once the headers are sent, so there the request is caught one
 // step earlier, in http.Agent#addRequest (every ClientRequest passes through it, https included).
 import * as dc from "node:diagnostics_channel";
-import { Agent, type ClientRequest, type IncomingMessage } from "node:http";
+import { Agent, type ClientRequest } from "node:http";
 import {
   context,
   propagation,
@@ -101,23 +101,22 @@ export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions
   });
   const restore = catchCreatedRequests(onRequestCreated);
 
+  // http and undici report the outcome in the same two shapes: a response with a status, or an error.
+  const onResponse = guard<{ request: object; response: { statusCode?: number } }>(
+    ({ request, response }) => {
+      const span = spans.get(request);
+      if (span) endWithStatus(span, response.statusCode);
+      spans.delete(request);
+    },
+  );
+  const onError = guard<{ request: object; error: unknown }>(({ request, error }) => {
+    const span = spans.get(request);
+    if (span) endWithError(span, error);
+    spans.delete(request);
+  });
   const subscriptions: [string, (message: unknown) => void][] = [
-    [
-      "http.client.response.finish",
-      guard<{ request: ClientRequest; response: IncomingMessage }>(({ request, response }) => {
-        const span = spans.get(request);
-        if (span) endWithStatus(span, response.statusCode);
-        spans.delete(request);
-      }),
-    ],
-    [
-      "http.client.request.error",
-      guard<{ request: ClientRequest; error: unknown }>(({ request, error }) => {
-        const span = spans.get(request);
-        if (span) endWithError(span, error);
-        spans.delete(request);
-      }),
-    ],
+    ["http.client.response.finish", onResponse],
+    ["http.client.request.error", onError],
     [
       "undici:request:create",
       guard<{ request: UndiciRequest }>(({ request }) => {
@@ -129,22 +128,8 @@ export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions
         inject(span, (name, value) => request.addHeader?.(name, value));
       }),
     ],
-    [
-      "undici:request:headers",
-      guard<{ request: UndiciRequest; response: { statusCode?: number } }>(({ request, response }) => {
-        const span = spans.get(request);
-        if (span) endWithStatus(span, response.statusCode);
-        spans.delete(request);
-      }),
-    ],
-    [
-      "undici:request:error",
-      guard<{ request: UndiciRequest; error: unknown }>(({ request, error }) => {
-        const span = spans.get(request);
-        if (span) endWithError(span, error);
-        spans.delete(request);
-      }),
-    ],
+    ["undici:request:headers", onResponse],
+    ["undici:request:error", onError],
   ];
   for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
   return () => {
