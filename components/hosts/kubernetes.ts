@@ -184,7 +184,7 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
           spec: {
             scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: spec.name },
             minReplicas: replicas,
-            maxReplicas: replicas * HPA_MAX_FACTOR,
+            maxReplicas: spec.maxReplicas ?? replicas * HPA_MAX_FACTOR,
             metrics: [
               {
                 type: "Resource",

@@ -57,8 +57,10 @@ export interface ServiceSpec {
   dependsOn?: string[];
   /** Whether the service is stateful (StatefulSet on Kubernetes). */
   stateful?: boolean;
-  /** Replicas on hosts that can run more than one (Kubernetes). */
+  /** Replicas on hosts that can run more than one (Kubernetes); set, it also gets an autoscaler and a disruption budget. */
   replicas?: number;
+  /** Autoscaler ceiling. Default: `replicas` × HPA_MAX_FACTOR. */
+  maxReplicas?: number;
   /** Only x86_64 images exist (Promscale's stack): hosts must not schedule it on arm64. */
   amd64Only?: boolean;
 }

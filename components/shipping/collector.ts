@@ -19,8 +19,14 @@ import {
 export const COLLECTOR_SERVICE = "collector";
 /** Size of the trace queue volume (GiB): hours of traces at Lambda-scale rates. */
 export const COLLECTOR_QUEUE_SIZE_GB = 5;
-/** Replicas on Kubernetes (see docs/hosts.md for why more need a load-balancing tier). */
+/** Replicas on Kubernetes. */
 export const COLLECTOR_REPLICAS = 1;
+/**
+ * Autoscaler ceiling on Kubernetes, held at one for now: a second replica would write span-metric
+ * series identical to the first's (no per-replica label in the collector config yet) and sample traces
+ * it sees only part of (no trace-ID load-balancing tier yet). docs/hosts.md says what raising it needs.
+ */
+export const COLLECTOR_MAX_REPLICAS = 1;
 
 export interface CollectorServiceOptions {
   readonly config: CollectorConfigOptions;
@@ -60,5 +66,6 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
     resources: { cpu: 1, memoryMb: 1024 },
     user: COLLECTOR_USER,
     replicas: COLLECTOR_REPLICAS,
+    maxReplicas: COLLECTOR_MAX_REPLICAS,
   };
 }

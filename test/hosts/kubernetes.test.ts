@@ -34,6 +34,9 @@ describe("kubernetes host renderer", () => {
     assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [2, 8]);
     assert.equal(find(ms, "PodDisruptionBudget", "ingest").spec.maxUnavailable, 1);
     assert.ok(!ms.some((m) => m.kind === "HorizontalPodAutoscaler" && m.metadata.name === "store"));
+    const [, ingest] = sampleServices();
+    const capped = renderManifests([{ ...ingest, maxReplicas: 3 }], base);
+    assert.equal(find(capped, "HorizontalPodAutoscaler", "ingest").spec.maxReplicas, 3);
     for (const m of ms) assert.equal(m.metadata.namespace, "obs");
   });
 

@@ -61,6 +61,8 @@ describe("collector service spec", () => {
       { name: "collector-queue", mountPath: COLLECTOR_FILE_STORAGE_DIR, sizeGb: 5, owner: "10001:10001" },
     ]);
     assert.equal(spec.user, "10001:10001");
+    // One replica until span metrics carry a per-replica label and traces are load-balanced by ID.
+    assert.deepEqual([spec.replicas, spec.maxReplicas], [1, 1]);
     assert.deepEqual(spec.health, { port: 13133, path: "/health" });
   });
 
