@@ -16,9 +16,10 @@ const median = (xs: number[]) => {
 
 async function main() {
   const receiver = await startOtlpReceiver();
-  const init: Record<string, number[]> = {};
-  const first: Record<string, number[]> = {};
-  const warm: Record<string, number[]> = {};
+  const series = () => Object.fromEntries(modes.map((m) => [m, [] as number[]]));
+  const init = series();
+  const first = series();
+  const warm = series();
   for (let round = 0; round < rounds + 1; round++) {
     for (const mode of modes) {
       const fn = await startFunction({
@@ -31,9 +32,9 @@ async function main() {
       const next = await fn.invoke({ round });
       await fn.stop();
       if (round === 0) continue; // warm-up round: file system caches
-      (init[mode] ??= []).push(fn.initDurationMs);
-      (first[mode] ??= []).push(cold.durationMs);
-      (warm[mode] ??= []).push(next.durationMs);
+      init[mode].push(fn.initDurationMs);
+      first[mode].push(cold.durationMs);
+      warm[mode].push(next.durationMs);
     }
   }
   await receiver.close();
