@@ -5,7 +5,16 @@
 //   nodejs/node_modules/@firefly-o11y/aws-sdk/        the AWS SDK v3 plugin, require-able from functions
 // Everything is bundled: no node_modules lookups at runtime, no AWS SDK inside (the runtime has one).
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -60,7 +69,15 @@ copyFileSync(join(here, "src/aws-sdk.d.ts.txt"), join(sdkDir, "index.d.ts"));
 copyFileSync(join(here, "firefly-wrapper"), join(root, "firefly-wrapper"));
 chmodSync(join(root, "firefly-wrapper"), 0o755);
 
-// -X: no extra file attributes, so the zip depends only on the content; file modes are kept.
+// Same content, same zip: fixed timestamps, and -X leaves out extra file attributes (modes are kept).
+const epoch = new Date("2026-01-01T00:00:00Z");
+const stamp = (dir) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) stamp(join(dir, entry.name));
+    utimesSync(join(dir, entry.name), epoch, epoch);
+  }
+};
+stamp(root);
 const zip = join(dist, "firefly-layer.zip");
 execFileSync("zip", ["-q", "-X", "-r", zip, "."], { cwd: root, stdio: "inherit" });
 console.log(`${zip} ${statSync(zip).size} bytes`);

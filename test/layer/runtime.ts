@@ -25,7 +25,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -76,6 +76,7 @@ export interface LambdaFunction {
 const unpacked = new Map<string, string>();
 
 export function unpackLayer(zip: string = LAYER_ZIP): string {
+  if (!existsSync(zip)) throw new Error(`${zip} does not exist: run \`npm run build:layer\` first`);
   const key = `${zip}:${statSync(zip).mtimeMs}`;
   const cached = unpacked.get(key);
   if (cached) return cached;
