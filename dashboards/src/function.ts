@@ -12,10 +12,10 @@ import {
 import {
   DASHBOARD_UIDS,
   FUNCTION_VARIABLE,
+  finish,
   fireflyDashboard,
   graph,
   JAEGER,
-  numberPanels,
   PROMETHEUS,
   single,
 } from "./panels";
@@ -69,7 +69,7 @@ export function functionDashboard() {
   const total = lambdaQueries(scope, OVER_RANGE);
   const one = (legend: string, expr: string) => ({ expr, legend });
 
-  return numberPanels(
+  return finish(
     fireflyDashboard(
       DASHBOARD_UIDS.function,
       "Firefly / Function",

@@ -7,14 +7,7 @@ import {
   OVER_RANGE,
   PER_POINT,
 } from "../../components/presentation/queries";
-import {
-  DASHBOARD_UIDS,
-  FUNCTION_VARIABLE,
-  fireflyDashboard,
-  graph,
-  keyedTable,
-  numberPanels,
-} from "./panels";
+import { DASHBOARD_UIDS, FUNCTION_VARIABLE, finish, fireflyDashboard, graph, keyedTable } from "./panels";
 
 // Grafana's data-link variable for a series' FunctionName label.
 const FIELD_FUNCTION = `__field.labels.${FUNCTION_LABEL}`;
@@ -34,7 +27,7 @@ export function overviewDashboard() {
       },
     ]);
 
-  return numberPanels(
+  return finish(
     fireflyDashboard(
       DASHBOARD_UIDS.overview,
       "Firefly / Overview",

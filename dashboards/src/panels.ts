@@ -100,11 +100,19 @@ export function keyedTable(
   return builder;
 }
 
-/** Give every panel a stable id (Grafana keys panel links and state on it). */
-export function numberPanels(d: dashboard.Dashboard): dashboard.Dashboard {
+/**
+ * Last touches on a built dashboard: stable panel ids (Grafana keys panel links and state on them),
+ * annotation and variable lists even when empty (Grafana's loader reads `annotations.list` and
+ * `templating.list` without checking they exist), and no
+ * link `placement` (a newer schema field than the pinned Grafana: links stay in the dashboard bar).
+ */
+export function finish(d: dashboard.Dashboard): dashboard.Dashboard {
   (d.panels ?? []).forEach((p, i) => {
     p.id = i + 1;
   });
+  d.annotations = { list: d.annotations?.list ?? [] };
+  d.templating = { list: d.templating?.list ?? [] };
+  for (const link of d.links ?? []) delete link.placement;
   return d;
 }
 

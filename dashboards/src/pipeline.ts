@@ -6,7 +6,7 @@ import {
   pipelineQueue,
   type Signal,
 } from "../../components/presentation/queries";
-import { DASHBOARD_UIDS, fireflyDashboard, graph, numberPanels } from "./panels";
+import { DASHBOARD_UIDS, finish, fireflyDashboard, graph } from "./panels";
 
 const RANGE = "$__rate_interval";
 const SIGNAL_TITLES: Record<Signal, string> = { spans: "Spans", metric_points: "Metric points" };
@@ -44,7 +44,7 @@ export function pipelineDashboard() {
   for (const signal of ["spans", "metric_points"] as const) {
     for (const panel of signalPanels(signal)) builder.withPanel(panel);
   }
-  return numberPanels(
+  return finish(
     builder
       .withPanel(
         graph("Export queue", "short", [

@@ -68,6 +68,11 @@ describe("dashboards", () => {
         `${name}: schemaVersion`,
       );
       assert.ok(d.panels.length > 0, `${name}: no panels`);
+      // Grafana's dashboard loader reads these lists without checking they exist.
+      const raw = d as unknown as Record<string, any>;
+      assert.ok(Array.isArray(raw.annotations?.list), `${name}: annotations.list`);
+      assert.ok(Array.isArray(raw.templating?.list), `${name}: templating.list`);
+      assert.ok(raw.time?.from && raw.time?.to, `${name}: time range`);
       const ids = new Set<number>();
       const cells = new Set<string>();
       for (const p of d.panels) {
