@@ -103,19 +103,33 @@ interface Statement {
 const policy = (...statements: Statement[]) =>
   JSON.stringify({ Version: "2012-10-17", Statement: statements });
 
-/** Who may assume a role: one service, only on behalf of this account (confused-deputy guard). */
-export function trustPolicy(service: string, accountId: string): string {
-  return JSON.stringify({
+const assumeRole = (service: string, condition?: object) =>
+  JSON.stringify({
     Version: "2012-10-17",
     Statement: [
       {
         Effect: "Allow",
         Principal: { Service: service },
         Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+        ...(condition ? { Condition: condition } : {}),
       },
     ],
   });
+
+/**
+ * Firehose may assume its role, and only on behalf of this account: Firehose passes the account id as the
+ * external id (the confused-deputy guard AWS documents for Firehose roles).
+ */
+export function firehoseTrustPolicy(accountId: string): string {
+  return assumeRole("firehose.amazonaws.com", { StringEquals: { "sts:ExternalId": accountId } });
+}
+
+/**
+ * CloudWatch metric streams may assume their role. AWS documents no condition key for this principal, and
+ * an unverified one would silently stop the stream; the role's only permission is one delivery stream.
+ */
+export function metricStreamTrustPolicy(): string {
+  return assumeRole("streams.metrics.cloudwatch.amazonaws.com");
 }
 
 /** The metric stream may only put records on its own delivery stream. */

@@ -6,11 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   FIREHOSE_DEFAULTS,
   firehosePolicy,
+  firehoseTrustPolicy,
   logStreamArn,
   metricStreamPolicy,
   metricStreamSelection,
+  metricStreamTrustPolicy,
   OUTPUT_FORMAT,
-  trustPolicy,
 } from "./metrics";
 
 export interface MetricsDeliveryArgs {
@@ -116,7 +117,7 @@ export function createMetricsDelivery(
 
   const firehoseRole = new aws.iam.Role(
     `${name}-firehose-role`,
-    { assumeRolePolicy: accountId.apply((id) => trustPolicy("firehose.amazonaws.com", id)) },
+    { assumeRolePolicy: accountId.apply(firehoseTrustPolicy) },
     opts,
   );
   const firehoseRolePolicy = new aws.iam.RolePolicy(
@@ -168,7 +169,7 @@ export function createMetricsDelivery(
   const streamRole = new aws.iam.Role(
     `${name}-metric-stream-role`,
     {
-      assumeRolePolicy: accountId.apply((id) => trustPolicy("streams.metrics.cloudwatch.amazonaws.com", id)),
+      assumeRolePolicy: metricStreamTrustPolicy(),
     },
     opts,
   );

@@ -3,10 +3,11 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
   firehosePolicy,
+  firehoseTrustPolicy,
   logStreamArn,
   metricStreamPolicy,
   metricStreamSelection,
-  trustPolicy,
+  metricStreamTrustPolicy,
   validateMetricNames,
   validateMetricsDelivery,
 } from "../../components/emit/metrics";
@@ -77,14 +78,20 @@ describe("metrics path (pure)", () => {
   });
 
   describe("IAM documents", () => {
-    it("trust: one service, this account only", () => {
-      const doc = JSON.parse(trustPolicy("firehose.amazonaws.com", "111122223333"));
-      assert.deepEqual(doc.Statement, [
+    it("trust: Firehose only on behalf of this account; metric streams as AWS documents them", () => {
+      assert.deepEqual(JSON.parse(firehoseTrustPolicy("111122223333")).Statement, [
         {
           Effect: "Allow",
           Principal: { Service: "firehose.amazonaws.com" },
           Action: "sts:AssumeRole",
-          Condition: { StringEquals: { "aws:SourceAccount": "111122223333" } },
+          Condition: { StringEquals: { "sts:ExternalId": "111122223333" } },
+        },
+      ]);
+      assert.deepEqual(JSON.parse(metricStreamTrustPolicy()).Statement, [
+        {
+          Effect: "Allow",
+          Principal: { Service: "streams.metrics.cloudwatch.amazonaws.com" },
+          Action: "sts:AssumeRole",
         },
       ]);
     });
