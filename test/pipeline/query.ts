@@ -23,18 +23,28 @@ export async function promQuery(prometheusUrl: string, expr: string): Promise<Pr
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
 
-/** Polls a PromQL query until it returns at least `min` samples; returns them or throws after `timeoutMs`. */
+/**
+ * Polls a PromQL query until it returns at least `min` samples and `until` holds (counters start at 0:
+ * wait for the value, not the series); returns them or throws after `timeoutMs`.
+ */
 export async function waitForSamples(
   prometheusUrl: string,
   expr: string,
-  { min = 1, timeoutMs = 30_000 }: { min?: number; timeoutMs?: number } = {},
+  {
+    min = 1,
+    timeoutMs = 30_000,
+    until = () => true,
+  }: { min?: number; timeoutMs?: number; until?: (samples: PromSample[]) => boolean } = {},
 ): Promise<PromSample[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const samples = await promQuery(prometheusUrl, expr);
-    if (samples.length >= min) return samples;
-    if (Date.now() > deadline)
-      throw new Error(`PromQL ${expr}: ${samples.length} samples after ${timeoutMs} ms, expected ≥ ${min}`);
+    if (samples.length >= min && until(samples)) return samples;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `PromQL ${expr}: ${JSON.stringify(samples)} after ${timeoutMs} ms, expected ≥ ${min} samples${until.name ? ` and ${until.name}` : ""}`,
+      );
+    }
     await sleep(500);
   }
 }
