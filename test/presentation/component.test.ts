@@ -149,7 +149,7 @@ describe("PresentationPhase (mocks)", () => {
     assertOnlySecret([ADMIN_PASSWORD, generatedSecret("k-secret-key")]);
   });
 
-  it("ec2: applied to the pipeline's instance by SSM; HTTPS on the public IP when adminCidrs are set", async () => {
+  it("ec2: applied to the pipeline's instance through SSM; HTTPS on the public IP when adminCidrs are set", async () => {
     const phase = new m.PresentationPhase("e", {
       host: Host.Ec2,
       storage: Storage.Promscale,
@@ -164,7 +164,10 @@ describe("PresentationPhase (mocks)", () => {
     const association = ofType("aws:ssm/association:Association")[0];
     assert.ok(association, "no SSM association");
     assert.deepEqual(association.inputs.targets, [{ key: "InstanceIds", values: ["i-0123456789abcdef0"] }]);
-    const files = heredocs(unwrap(association.inputs.parameters).commands);
+    // The association fetches the apply script from the instance's private bucket.
+    const script = ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) => o.inputs.key === "apply.sh");
+    assert.ok(script, "no apply script object");
+    const files = heredocs(unwrap(script.inputs.content));
     const compose = files.find((f) => f.startsWith("services:"))!;
     assert.match(compose, /image: grafana\/grafana:12\.4\.5/);
     assert.match(compose, /:\/etc\/grafana\/provisioning\/datasources\/firefly\.yaml:ro/);
