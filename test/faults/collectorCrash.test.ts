@@ -6,23 +6,15 @@ import * as assert from "node:assert/strict";
 import { sleep } from "./control";
 import { record } from "./ledger";
 import { SpanLoad } from "./load";
-import { type FaultPipeline, settle, startFaultPipeline } from "./pipeline";
+import { settle, usePipeline } from "./pipeline";
 import { DRAIN_S, pipelineMissing } from "./settings";
 
 describe("fault: collector restart and crash", function () {
   this.timeout((DRAIN_S + 90) * 1000);
-  let pipeline: FaultPipeline;
-
-  before(async () => {
-    const missing = pipelineMissing();
-    if (missing) throw new Error(missing);
-    pipeline = await startFaultPipeline();
-  });
-  after(async () => {
-    await pipeline?.stop();
-  });
+  const current = usePipeline(pipelineMissing);
 
   async function restartUnderLoad(fault: string, stop: () => Promise<void>): Promise<void> {
+    const pipeline = current();
     const load = new SpanLoad(pipeline.otlpTracesUrl, pipeline.otlpToken);
     load.start();
     await sleep(5_000);
@@ -56,8 +48,8 @@ describe("fault: collector restart and crash", function () {
   }
 
   it("loses no acknowledged span when the collector is stopped gracefully (SIGTERM) and restarted", () =>
-    restartUnderLoad("collector-restart", () => pipeline.collector.stop()));
+    restartUnderLoad("collector-restart", () => current().collector.stop()));
 
   it("loses no acknowledged span when the collector is SIGKILLed and restarted", () =>
-    restartUnderLoad("collector-crash", () => pipeline.collector.kill()));
+    restartUnderLoad("collector-crash", () => current().collector.kill()));
 });

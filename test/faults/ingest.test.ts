@@ -10,32 +10,24 @@ import { httpGet, sleep } from "./control";
 import { deliveryBody, postOnce, recordsFor, storedFunctions } from "./firehose";
 import { record } from "./ledger";
 import { otlpJson, post } from "./load";
-import { type FaultPipeline, startFaultPipeline } from "./pipeline";
+import { usePipeline } from "./pipeline";
 import { pipelineMissing } from "./settings";
 
 describe("fault: strangers and malformed input at the collector", function () {
   this.timeout(120_000);
-  let pipeline: FaultPipeline;
-
-  before(async () => {
-    const missing = pipelineMissing();
-    if (missing) throw new Error(missing);
-    pipeline = await startFaultPipeline();
-  });
-  after(async () => {
-    await pipeline?.stop();
-  });
+  const current = usePipeline(pipelineMissing);
 
   const healthy = async () =>
-    (await httpGet(`http://127.0.0.1:${pipeline.ports.health}${COLLECTOR_HEALTH_PATH}`)).status === 200;
+    (await httpGet(`http://127.0.0.1:${current().ports.health}${COLLECTOR_HEALTH_PATH}`)).status === 200;
   const deliverGood = (functionName: string) =>
     deliver(recordsFor(functionName), {
-      url: pipeline.firehoseUrl,
-      accessKey: pipeline.firehoseKey,
+      url: current().firehoseUrl,
+      accessKey: current().firehoseKey,
       retryForMs: 10_000,
     });
 
   it("answers 401 to Firehose deliveries and OTLP requests without the right secret, and stores none", async () => {
+    const pipeline = current();
     const keys: [string, string | undefined][] = [
       ["no key", undefined],
       ["empty key", ""],
@@ -87,6 +79,7 @@ describe("fault: strangers and malformed input at the collector", function () {
   });
 
   it("does not start without its secrets instead of accepting anyone", async () => {
+    const pipeline = current();
     await pipeline.collector.stop();
     const unset: Record<string, string>[] = [
       { [COLLECTOR_SECRET_ENV.firehoseAccessKey]: "" },
@@ -112,6 +105,7 @@ describe("fault: strangers and malformed input at the collector", function () {
   });
 
   it("answers malformed and oversize Firehose bodies with 4xx and stays healthy", async () => {
+    const pipeline = current();
     const id = randomUUID();
     const body = (records: unknown, requestId: string = id) =>
       JSON.stringify({ requestId, timestamp: Date.now(), records });
@@ -163,6 +157,7 @@ describe("fault: strangers and malformed input at the collector", function () {
   // Firehose itself always sends base64, so only a key holder can trigger it, but it is an
   // acknowledged-and-dropped delivery all the same.
   it("answers a record that is not base64 with 4xx, not 200", async () => {
+    const pipeline = current();
     const id2 = randomUUID();
     const res = await postOnce(
       pipeline.firehoseUrl,

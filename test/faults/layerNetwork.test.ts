@@ -85,39 +85,22 @@ describe("fault: collector unreachable, slow, black-holed or refusing (real runt
     lines.push(`healthy ${baselineMedian.toFixed(0)} (absolute)`);
   });
 
+  /** A misbehaving peer as the OTLP endpoint; closed after the suite. */
+  async function served(starting: Promise<FaultServer>) {
+    const server = await starting;
+    servers.push(server);
+    return { url: `http://127.0.0.1:${server.port}`, tried: server.accepted };
+  }
+
   const scenarios: [string, LayerMode, () => Promise<{ url: string; tried: () => number }>][] = [
     [
       "unreachable (nothing listening)",
       "redirect",
       async () => ({ url: `http://127.0.0.1:${await freePort()}`, tried: () => Number.NaN }),
     ],
-    [
-      "slow (answers after 5 s)",
-      "redirect",
-      async () => {
-        const s = await slowServer(5_000);
-        servers.push(s);
-        return { url: `http://127.0.0.1:${s.port}`, tried: s.accepted };
-      },
-    ],
-    [
-      "black hole (accepts, never answers)",
-      "redirect",
-      async () => {
-        const s = await blackHole();
-        servers.push(s);
-        return { url: `http://127.0.0.1:${s.port}`, tried: s.accepted };
-      },
-    ],
-    [
-      "black hole, exec wrapper mode",
-      "wrapper",
-      async () => {
-        const s = await blackHole();
-        servers.push(s);
-        return { url: `http://127.0.0.1:${s.port}`, tried: s.accepted };
-      },
-    ],
+    ["slow (answers after 5 s)", "redirect", () => served(slowServer(5_000))],
+    ["black hole (accepts, never answers)", "redirect", () => served(blackHole())],
+    ["black hole, exec wrapper mode", "wrapper", () => served(blackHole())],
     [
       "refusing (HTTP 503)",
       "redirect",

@@ -14,6 +14,7 @@ import {
   collectorConfigObject,
 } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
+import { freeCollectorPorts } from "../pipeline/stack";
 import { freePort, httpGet, ManagedProcess, sleep, tempDir } from "./control";
 import { TraceStore } from "./traceStore";
 
@@ -43,14 +44,7 @@ export async function startFaultPipeline(
   edit: (config: Record<string, any>) => void = () => undefined,
 ): Promise<FaultPipeline> {
   const dir = tempDir("pipeline");
-  const ports: CollectorPorts = {
-    otlpGrpc: await freePort(),
-    otlpHttp: await freePort(),
-    firehose: await freePort(),
-    health: await freePort(),
-    zpages: await freePort(),
-    metrics: await freePort(),
-  };
+  const ports = await freeCollectorPorts();
   const promPort = await freePort();
   const prometheusUrl = `http://127.0.0.1:${promPort}`;
   // Secrets are per run and random: the suite also proves that nothing gets in without them.
@@ -177,4 +171,24 @@ export async function settle(
     await sleep(500);
   }
   return missing();
+}
+
+/**
+ * Registers before/after hooks that give the enclosing describe its own pipeline; returns a getter.
+ * Missing binaries fail the suite loudly (CI builds them): a skipped fault would prove nothing.
+ */
+export function usePipeline(missing: () => string | undefined): () => FaultPipeline {
+  let pipeline: FaultPipeline | undefined;
+  before(async () => {
+    const why = missing();
+    if (why) throw new Error(why);
+    pipeline = await startFaultPipeline();
+  });
+  after(async () => {
+    await pipeline?.stop();
+  });
+  return () => {
+    if (!pipeline) throw new Error("the fault pipeline did not start");
+    return pipeline;
+  };
 }

@@ -8,23 +8,15 @@ import { sleep, waitFor } from "./control";
 import { recordsFor, storedFunctions } from "./firehose";
 import { record } from "./ledger";
 import { SpanLoad } from "./load";
-import { type FaultPipeline, startFaultPipeline } from "./pipeline";
+import { usePipeline } from "./pipeline";
 import { DRAIN_S, OUTAGE_S, pipelineMissing } from "./settings";
 
 describe("fault: storage outage", function () {
   this.timeout((OUTAGE_S + DRAIN_S + 60) * 1000);
-  let pipeline: FaultPipeline;
-
-  before(async () => {
-    const missing = pipelineMissing();
-    if (missing) throw new Error(missing);
-    pipeline = await startFaultPipeline();
-  });
-  after(async () => {
-    await pipeline?.stop();
-  });
+  const current = usePipeline(pipelineMissing);
 
   it(`stores every acknowledged span and every Firehose request after both stores were down for ${OUTAGE_S} s`, async () => {
+    const pipeline = current();
     const load = new SpanLoad(pipeline.otlpTracesUrl, pipeline.otlpToken);
     load.start();
     // Firehose deliveries, one every 500 ms, each retried like Firehose until it gets its 200.
