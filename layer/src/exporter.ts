@@ -1,6 +1,6 @@
 // OTLP/HTTP span export with node:http(s). One POST per flush; the caller bounds it with a signal.
 import * as http from "node:http";
-import * as https from "node:https";
+import type * as Https from "node:https";
 import { context } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
 import { JsonTraceSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
@@ -19,11 +19,13 @@ export class OtlpHttpExporter {
   // Keep-alive saves a TCP (and TLS) handshake per invocation; a socket that died while the
   // environment was frozen is retried once on a fresh one.
   private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof Https;
 
   constructor(private readonly options: OtlpExporterOptions) {
     this.url = new URL(options.url);
-    const Agent = this.url.protocol === "https:" ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    // TLS and crypto cost several ms of init to load: only when the endpoint needs them.
+    this.transport = this.url.protocol === "https:" ? process.getBuiltinModule("node:https") : http;
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
   serialize(spans: ReadableSpan[]): Uint8Array {
@@ -46,7 +48,7 @@ export class OtlpHttpExporter {
 
   private post(body: Uint8Array, signal: AbortSignal): Promise<void> {
     const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
-    const transport = this.url.protocol === "https:" ? https : http;
+    const transport = this.transport;
     // Our own export must not become a traced client span (nor carry a traceparent).
     return context.with(suppressTracing(context.active()), () => {
       return new Promise<void>((resolve, reject) => {
