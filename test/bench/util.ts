@@ -21,6 +21,8 @@ export function percentile(samples: readonly number[], p: number): number {
 
 export interface Summary {
   n: number;
+  /** The least disturbed sample: on a shared, noisy machine the steadiest estimate of intrinsic cost. */
+  min: number;
   p50: number;
   p90: number;
   p99: number;
@@ -29,6 +31,7 @@ export interface Summary {
 export function summarize(samples: readonly number[]): Summary {
   return {
     n: samples.length,
+    min: samples.length ? Math.min(...samples) : Number.NaN,
     p50: percentile(samples, 50),
     p90: percentile(samples, 90),
     p99: percentile(samples, 99),
