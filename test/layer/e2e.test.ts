@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import * as path from "node:path";
+import * as events from "./events";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp";
 import { type LambdaFunction, type LayerMode, startFunction } from "./runtime";
 
@@ -119,6 +120,25 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     const [span] = spansOf(res.requestId);
     assert.equal(span.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert.equal(span.parentSpanId, "00f067aa0ba902b7");
+  });
+
+  it("triggers over the wire: SQS batch → CONSUMER span with links; API Gateway → route name and status", async () => {
+    const fn = await start("wrapper", "index.http");
+    const batch = await fn.invoke(events.sqsBatch);
+    const [consumer] = spansOf(batch.requestId);
+    assert.equal(consumer.kind, 5);
+    assert.equal(consumer.parentSpanId, "");
+    assert.deepEqual(
+      consumer.links.map((l) => l.spanId),
+      ["5000000000000001", "5000000000000002"],
+    );
+    assert.equal(consumer.attributes["messaging.batch.message_count"], 3);
+    const api = await fn.invoke({ ...events.apiGatewayRest, queryStringParameters: { status: "502" } });
+    const [server] = spansOf(api.requestId);
+    assert.equal(server.name, "GET /items/{id}");
+    assert.equal(server.parentSpanId, "1000000000000001");
+    assert.equal(server.attributes["http.response.status_code"], 502);
+    assert.equal(server.status.code, 2);
   });
 
   it("http/json with the ingest token from OTEL_EXPORTER_OTLP_HEADERS", async () => {
