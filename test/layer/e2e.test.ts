@@ -1,8 +1,11 @@
 // End to end: the built zip, unpacked as /opt, run by the real aws-lambda-ric against a Runtime API
 // served by the test, spans received by an OTLP/HTTP endpoint served by the test.
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as events from "./events";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp";
@@ -139,6 +142,47 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     assert.equal(server.parentSpanId, "1000000000000001");
     assert.equal(server.attributes["http.response.status_code"], 502);
     assert.equal(server.status.code, 2);
+  });
+
+  it("https endpoint: exports over TLS to a collector the function trusts (NODE_EXTRA_CA_CERTS)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "firefly-tls-"));
+    // A throwaway certificate for 127.0.0.1, valid for a day, made for this test only.
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        path.join(dir, "key.pem"),
+        "-out",
+        path.join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    await receiver.close();
+    receiver = await startOtlpReceiver(
+      {},
+      {
+        key: readFileSync(path.join(dir, "key.pem"), "utf8"),
+        cert: readFileSync(path.join(dir, "cert.pem"), "utf8"),
+      },
+    );
+    const fn = await start("redirect", "index.handler", { NODE_EXTRA_CA_CERTS: path.join(dir, "cert.pem") });
+    const res = await fn.invoke({});
+    assert.ok(receiver.url.startsWith("https://"));
+    assert.equal(spansOf(res.requestId).length, 1);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("http/json with the ingest token from OTEL_EXPORTER_OTLP_HEADERS", async () => {

@@ -1,6 +1,7 @@
 // An OTLP/HTTP traces endpoint served by the test: decodes protobuf (a minimal wire-format reader,
 // independent of the encoder under test) and JSON, and keeps every span and request it received.
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 
 export interface ReceivedSpan {
@@ -226,13 +227,19 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-/** Starts an OTLP/HTTP receiver on loopback. `requiredHeaders` must match or it answers 401. */
-export async function startOtlpReceiver(requiredHeaders: Record<string, string> = {}): Promise<OtlpReceiver> {
+/**
+ * Starts an OTLP/HTTP receiver on loopback. `requiredHeaders` must match or it answers 401.
+ * With `tls` (PEM key and certificate) it serves HTTPS.
+ */
+export async function startOtlpReceiver(
+  requiredHeaders: Record<string, string> = {},
+  tls?: { key: string; cert: string },
+): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: ReceivedRequest[] = [];
   let status = 200;
   const waiters: (() => void)[] = [];
-  const server = http.createServer((req, res) => {
+  const listener: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -254,11 +261,12 @@ export async function startOtlpReceiver(requiredHeaders: Record<string, string> 
       res.writeHead(status, { "content-type": contentType }).end();
       for (const w of waiters.splice(0)) w();
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     spans,
     requests,
     respondWith: (s) => {
