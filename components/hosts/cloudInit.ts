@@ -65,6 +65,45 @@ export const secretParameterName = (instanceId: string, project: string) =>
 const heredoc = (content: string) =>
   gzipSync(Buffer.from(content, "utf8")).toString("base64").replace(/.{76}/g, "$&\n");
 
+/** Shell lines that set `iid` and `region` from the instance metadata service (IMDSv2). */
+const INSTANCE_FACTS = [
+  "imds=http://169.254.169.254/latest",
+  `token=$(curl -fsS -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')`,
+  'meta() { curl -fsS -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"; }',
+  "iid=$(meta instance-id)",
+  "region=$(meta placement/region)",
+];
+
+/**
+ * Bucket holding a project's apply script for SSM to fetch: SSM caps the size of a command's
+ * parameters, and a project with dashboards can outgrow it. Named from the instance so the instance
+ * role can be limited to its own buckets.
+ */
+export const projectBucketName = (instanceId: string, project: string) => `firefly-${instanceId}-${project}`;
+
+export interface FetchOptions {
+  readonly project: string;
+  readonly bucket: string;
+  readonly key: string;
+  /** Hash of the apply script: a new script changes the command, so SSM runs it again. */
+  readonly scriptHash: string;
+}
+
+/** The small command an SSM association runs: fetch the project's apply script and run it. */
+export function renderFetchAndApply(options: FetchOptions): string {
+  return [
+    "#!/bin/bash",
+    `# Firefly: apply the ${options.project} project (script ${options.scriptHash}).`,
+    "set -euo pipefail",
+    ...INSTANCE_FACTS,
+    `script=${PROJECTS_DIR}/${options.project}.apply.sh`,
+    `install -d -m 0755 ${PROJECTS_DIR}`,
+    `aws s3 cp --only-show-errors --region "$region" "s3://${options.bucket}/${options.key}" "$script"`,
+    'bash "$script"',
+    "",
+  ].join("\n");
+}
+
 export function renderApplyScript(options: ApplyOptions): string {
   const { project, rendered } = options;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(project)) throw new Error(`project ${project}: must be a DNS label`);
@@ -93,11 +132,7 @@ export function renderApplyScript(options: ApplyOptions): string {
   if (hasSecrets) {
     // The instance role may read only this instance's parameters; retry while that grant propagates.
     lines.push(
-      "imds=http://169.254.169.254/latest",
-      `token=$(curl -fsS -X PUT "$imds/api/token" -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')`,
-      'meta() { curl -fsS -H "X-aws-ec2-metadata-token: $token" "$imds/meta-data/$1"; }',
-      "iid=$(meta instance-id)",
-      "region=$(meta placement/region)",
+      ...INSTANCE_FACTS,
       "umask 077",
       "for i in $(seq 1 60); do",
       `  if secrets=$(aws ssm get-parameter --region "$region" --name "${secretParameterName("$iid", project)}" --with-decryption --query Parameter.Value --output text); then break; fi`,

@@ -8,7 +8,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Ec2Host } from "../types";
 import { caddyService } from "./caddy";
-import { gzipUserData, renderApplyScript, renderBootstrapScript, renderSecretBundle } from "./cloudInit";
+import {
+  gzipUserData,
+  projectBucketName,
+  renderApplyScript,
+  renderBootstrapScript,
+  renderSecretBundle,
+} from "./cloudInit";
 import { type ResolvedService, renderComposeProject } from "./compose";
 import type { HttpRoute, ServiceSpec } from "./spec";
 
@@ -206,7 +212,8 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
     },
     opts,
   );
-  // Only this instance's own parameters (shipping's and any project deployServices adds later).
+  // Only this instance's own parameters and project buckets (shipping's, and any project
+  // deployServices adds later).
   new aws.iam.RolePolicy(
     `${name}-secrets-read`,
     {
@@ -218,6 +225,11 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
             Effect: "Allow",
             Action: "ssm:GetParameter",
             Resource: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter/firefly/${instance.id}/*`,
+          },
+          {
+            Effect: "Allow",
+            Action: "s3:GetObject",
+            Resource: pulumi.interpolate`arn:${partition}:s3:::${instance.id.apply((id) => projectBucketName(id, "*"))}/*`,
           },
         ],
       }),

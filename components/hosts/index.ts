@@ -1,10 +1,17 @@
 // Putting services on a host that already exists: the presentation phase lands Grafana where the
 // ShippingPhase runs with `deployServices`, and the lead's config validation asks
 // `publicHttpsEndpoint` whether the chosen host will have a public HTTPS URL before anything is created.
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost } from "../types";
-import { renderApplyScript, renderSecretBundle, secretParameterName } from "./cloudInit";
+import {
+  projectBucketName,
+  renderApplyScript,
+  renderFetchAndApply,
+  renderSecretBundle,
+  secretParameterName,
+} from "./cloudInit";
 import { type ResolvedService, renderComposeProject } from "./compose";
 import { DEFAULT_BIND_ADDRESS, dockerProvider, runDockerServices } from "./docker";
 import { applyManifests, kubernetesProvider, renderManifests } from "./kubernetes";
@@ -44,8 +51,9 @@ export interface DeployedServices {
  * - docker: containers on the same engine, joined to the same network (reachable by service name).
  * - kubernetes: manifests in the same namespace through the same cluster.
  * - ec2: a Compose project on the same instance and Docker network, applied by an SSM association
- *   (AWS-RunShellScript) that re-runs whenever the rendered project changes; its secrets travel as a
- *   SecureString parameter only that instance may read. Files ride in the command: keep them small.
+ *   (AWS-RunShellScript) that fetches the project's apply script from a private bucket and re-runs
+ *   whenever it changes; its secrets travel as a SecureString parameter. The instance role may read
+ *   only its own buckets and parameters.
  */
 export function deployServices(
   name: string,
@@ -104,18 +112,52 @@ export function deployServices(
         },
         { parent },
       );
+      // The apply script goes to a private bucket named after the instance (whose role may read
+      // it); the association's command only fetches and runs it, so its size does not matter.
+      const bucket = new aws.s3.Bucket(
+        `${name}-bundle`,
+        {
+          bucket: pulumi.output(instanceId).apply((id) => projectBucketName(id, project)),
+          forceDestroy: true,
+        },
+        { parent },
+      );
+      const privateBucket = new aws.s3.BucketPublicAccessBlock(
+        `${name}-bundle`,
+        {
+          bucket: bucket.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
+        { parent },
+      );
+      const script = pulumi.unsecret(rendered.apply((r) => renderApplyScript({ project, rendered: r })));
+      const object = new aws.s3.BucketObjectv2(
+        `${name}-apply-script`,
+        { bucket: bucket.id, key: "apply.sh", content: script, contentType: "text/x-shellscript" },
+        { parent, dependsOn: [privateBucket] },
+      );
       const association = new aws.ssm.Association(
         `${name}-apply`,
         {
           name: "AWS-RunShellScript",
           targets: [{ key: "InstanceIds", values: [instanceId] }],
           parameters: {
-            commands: pulumi.unsecret(rendered.apply((r) => renderApplyScript({ project, rendered: r }))),
+            commands: pulumi.all([bucket.bucket, object.key, script]).apply(([b, key, text]) =>
+              renderFetchAndApply({
+                project,
+                bucket: b,
+                key,
+                scriptHash: createHash("sha256").update(text).digest("hex").slice(0, 16),
+              }),
+            ),
           },
         },
-        { parent, dependsOn: [secrets] },
+        { parent, dependsOn: [secrets, object] },
       );
-      return { resources: [secrets, association] };
+      return { resources: [secrets, bucket, privateBucket, object, association] };
     }
   }
 }

@@ -1,4 +1,4 @@
-// Runs the ec2 apply script for real, in a private mount namespace where /opt and /var/lib are fresh
+// Runs the ec2 apply script for real (fetched the way the SSM association fetches it), in a private mount namespace where /opt and /var/lib are fresh
 // tmpfs, so it writes to its true paths without touching this machine. Docker, the AWS CLI and the
 // metadata service cannot run here: small stand-ins on PATH answer for them and log how they were called.
 import * as assert from "node:assert/strict";
@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { renderApplyScript, renderSecretBundle } from "../../components/hosts/cloudInit";
+import { renderApplyScript, renderFetchAndApply, renderSecretBundle } from "../../components/hosts/cloudInit";
 import {
   type ComposeProject,
   type ResolvedService,
@@ -28,6 +28,7 @@ esac`,
   aws: `echo "aws $*" >> "$LOG"
 case "$*" in
   *"--name /firefly/i-test/shipping --with-decryption"*) cat "$BUNDLE" ;;
+  *"s3 cp --only-show-errors --region eu-west-1 s3://firefly-i-test-shipping/apply.sh "*) cp "$WORK/script.sh" "\${@: -1}" ;;
   *) exit 255 ;;
 esac`,
 };
@@ -61,6 +62,16 @@ describe("ec2 apply script, executed", () => {
       path.join(work, "script.sh"),
       renderApplyScript({ project: "shipping", rendered: project }),
     );
+    // Run the way an SSM association does: the small command fetches the apply script and runs it.
+    writeFileSync(
+      path.join(work, "fetch.sh"),
+      renderFetchAndApply({
+        project: "shipping",
+        bucket: "firefly-i-test-shipping",
+        key: "apply.sh",
+        scriptHash: "h",
+      }),
+    );
     writeFileSync(path.join(work, "bundle.json"), renderSecretBundle(project));
     const r = spawnSync(
       "unshare",
@@ -72,7 +83,7 @@ describe("ec2 apply script, executed", () => {
         "-c",
         `set -e
 mount -t tmpfs tmpfs /opt && mount -t tmpfs tmpfs /var/lib && mkdir -p /var/lib/firefly
-set +e; PATH="$WORK/bin:$PATH" bash "$WORK/script.sh"; rc=$?
+set +e; PATH="$WORK/bin:$PATH" bash "$WORK/fetch.sh"; rc=$?
 mkdir -p "$WORK/out" && cp -a /opt/firefly "$WORK/out/opt" && cp -a /var/lib/firefly "$WORK/out/data"
 exit $rc`,
       ],
@@ -119,7 +130,7 @@ exit $rc`,
     assert.deepEqual([dir.uid, dir.gid], [1000, 1000]);
   });
 
-  it("reads this instance's own parameter in its region, then starts the project", () => {
+  it("fetches the script, reads this instance's own parameter in its region, then starts the project", () => {
     assert.match(
       log,
       /aws ssm get-parameter --region eu-west-1 --name \/firefly\/i-test\/shipping --with-decryption/,
@@ -129,6 +140,7 @@ exit $rc`,
       log,
       /docker compose -p shipping -f \/opt\/firefly\/shipping\/compose.yaml up -d --remove-orphans/,
     );
+    assert.ok(log.indexOf("aws s3 cp") < log.indexOf("aws ssm"));
     assert.ok(log.indexOf("aws ssm") < log.indexOf("docker compose"));
   });
 });

@@ -11,6 +11,7 @@ import {
   gzipUserData,
   renderApplyScript,
   renderBootstrapScript,
+  renderFetchAndApply,
   renderSecretBundle,
 } from "../../components/hosts/cloudInit";
 import {
@@ -161,6 +162,20 @@ describe("ec2 scripts", () => {
     assert.match(script, /--name "\/firefly\/\$iid\/shipping" --with-decryption/);
     assert.match(script, /install -d -o 1000 -g 1000 \/var\/lib\/firefly\/volumes\/store-data/);
     assert.match(script, /docker compose -p shipping -f "\$dir\/compose.yaml" up -d --remove-orphans\n$/);
+  });
+
+  it("the SSM command only fetches the apply script from the project bucket and runs it", () => {
+    const command = renderFetchAndApply({
+      project: "presentation",
+      bucket: "b",
+      key: "apply.sh",
+      scriptHash: "abc",
+    });
+    bashSyntaxOk(command);
+    assert.match(
+      command,
+      /aws s3 cp --only-show-errors --region "\$region" "s3:\/\/b\/apply.sh" "\$script"\nbash "\$script"\n$/,
+    );
   });
 
   it("apply script refuses a project name that is not a DNS label", async () => {

@@ -1,6 +1,7 @@
 // deployServices under Pulumi mocks: a service added later (Grafana, in the presentation phase) lands
 // on the same engine/network, namespace or instance the ShippingPhase uses, secrets kept secret.
 import * as assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type * as hostsModule from "../../components/hosts/index";
 import type { ServiceSpec } from "../../components/hosts/spec";
@@ -83,10 +84,28 @@ describe("deployServices (Pulumi mocks)", () => {
     const [param] = ofType("aws:ssm/parameter:Parameter");
     assert.equal(param.inputs.name, "/firefly/i-0abc/presentation");
     assert.equal(param.inputs.type, "SecureString");
+    // The apply script sits in a private bucket named after the instance (its role may read it)...
+    const [bucket] = ofType("aws:s3/bucket:Bucket");
+    assert.equal(bucket.inputs.bucket, "firefly-i-0abc-presentation");
+    const [block] = ofType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+    assert.deepEqual(
+      [block.inputs.blockPublicAcls, block.inputs.blockPublicPolicy, block.inputs.restrictPublicBuckets],
+      [true, true, true],
+    );
+    const [object] = ofType("aws:s3/bucketObjectv2:BucketObjectv2");
+    assert.match(object.inputs.content, /docker compose -p presentation/);
+    // ...and the association only fetches and runs it, naming the script's hash so a change re-runs it.
     const [assoc] = ofType("aws:ssm/association:Association");
     assert.equal(assoc.inputs.name, "AWS-RunShellScript");
     assert.deepEqual(assoc.inputs.targets, [{ key: "InstanceIds", values: ["i-0abc"] }]);
-    assert.match(assoc.inputs.parameters.commands, /docker compose -p presentation/);
+    const command = assoc.inputs.parameters.commands;
+    assert.match(
+      command,
+      /aws s3 cp --only-show-errors --region "\$region" "s3:\/\/firefly-i-0abc-presentation\/apply.sh"/,
+    );
+    const hash = createHash("sha256").update(object.inputs.content).digest("hex").slice(0, 16);
+    assert.ok(command.includes(`(script ${hash})`));
+    assert.ok(command.length < 1024);
     const { plain, wrapped } = scanSecrets([ADMIN_PASSWORD]);
     assert.deepEqual(plain, []);
     assert.ok(wrapped > 0);

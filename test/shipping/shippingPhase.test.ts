@@ -232,7 +232,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       assert.match(script, /--name "\/firefly\/\$iid\/shipping"/);
     });
 
-    it("secrets go to a SecureString only this instance's role may read", () => {
+    it("secrets go to a SecureString; the role reads only this instance's parameters and buckets", () => {
       const [param] = ofType("aws:ssm/parameter:Parameter");
       assert.equal(param.inputs.type, "SecureString");
       assert.equal(param.inputs.name, "/firefly/ec-instance-id/shipping");
@@ -244,6 +244,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
           Action: "ssm:GetParameter",
           Resource: `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/firefly/ec-instance-id/*`,
         },
+        { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::firefly-ec-instance-id-*/*" },
       ]);
     });
 
