@@ -9,8 +9,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type OtlpReceiver, startOtlpReceiver } from "../layer/otlp";
 import { LAYER_ZIP, type LayerMode, startFunction } from "../layer/runtime";
-import { blackHole, type FaultServer, freePort, slowServer } from "./control";
+import { blackHole, type FaultServer, freePort, slowServer, waitFor } from "./control";
 import { record } from "./ledger";
+import { usePipeline } from "./pipeline";
+import { pipelineMissing } from "./settings";
 
 const TASK_ROOT = path.resolve(__dirname, "../layer/fixtures/fn");
 const FLUSH_BUDGET_MS = 500;
@@ -39,14 +41,14 @@ describe("fault: collector unreachable, slow, black-holed or refusing (real runt
     if (invocations > 0) {
       record({
         fault: "collector-unreachable",
-        injected: `${invocations} invocations against unreachable, slow, black-holed and refusing endpoints`,
+        injected: `${invocations} invocations against the real collector (up, then SIGKILLed) and unreachable, slow, black-holed and refusing endpoints`,
         notes: `${handlerErrors} handler errors; added latency p50/max ms vs healthy: ${lines.join(", ")}`,
       });
     }
   });
 
   /** Invokes the fixture INVOCATIONS times with the endpoint at `endpoint`; returns sorted durations. */
-  async function run(mode: LayerMode, endpoint: string): Promise<number[]> {
+  async function run(mode: LayerMode, endpoint: string, env: Record<string, string> = {}): Promise<number[]> {
     const fn = await startFunction({
       mode,
       taskRoot: TASK_ROOT,
@@ -54,6 +56,7 @@ describe("fault: collector unreachable, slow, black-holed or refusing (real runt
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         FIREFLY_FLUSH_TIMEOUT_MS: String(FLUSH_BUDGET_MS),
+        ...env,
       },
     });
     const durations: number[] = [];
@@ -91,6 +94,44 @@ describe("fault: collector unreachable, slow, black-holed or refusing (real runt
     servers.push(server);
     return { url: `http://127.0.0.1:${server.port}`, tried: server.accepted };
   }
+
+  const collector = usePipeline(pipelineMissing);
+  const collectorEnv = () => ({
+    // What instrumentation sets: the token URL-encoded, as the layer reads the header list baggage-style.
+    OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer ${encodeURIComponent(collector().otlpToken)}`,
+  });
+  const collectorUrl = () => `http://127.0.0.1:${collector().ports.otlpHttp}`;
+
+  it("the real collector: every invocation's span reaches the trace store", async () => {
+    const before = collector().traceStore.spans.size;
+    const durations = await run("redirect", collectorUrl(), collectorEnv());
+    // Tail sampling decides after 10 s; everything is kept in the suite's configuration.
+    await waitFor(
+      "the layer's spans in the trace store",
+      async () => collector().traceStore.spans.size - before >= INVOCATIONS,
+      30_000,
+    );
+    lines.push(
+      `real collector ${(quantile(durations, 0.5) - baselineMedian).toFixed(0)}/${(durations[durations.length - 1] - baselineMedian).toFixed(0)}`,
+    );
+  });
+
+  it("the real collector SIGKILLed: results returned, zero handler errors, within the flush budget", async () => {
+    await collector().collector.kill();
+    try {
+      const durations = await run("redirect", collectorUrl(), collectorEnv());
+      const max = durations[durations.length - 1] - baselineMedian;
+      lines.push(
+        `collector killed ${(quantile(durations, 0.5) - baselineMedian).toFixed(0)}/${max.toFixed(0)}`,
+      );
+      assert.ok(
+        max <= FLUSH_BUDGET_MS + MARGIN_MS,
+        `an invocation took ${max.toFixed(0)} ms longer than on a healthy endpoint`,
+      );
+    } finally {
+      await collector().collector.start();
+    }
+  });
 
   const scenarios: [string, LayerMode, () => Promise<{ url: string; tried: () => number }>][] = [
     [
