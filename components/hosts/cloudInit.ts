@@ -3,6 +3,7 @@
 // disk and starts it. The shipping project is applied from user data at boot; other projects
 // (Grafana) run the same apply script through SSM Run Command. Secrets never appear in either script:
 // each project's secret files travel as one SSM SecureString parameter the instance reads at apply time.
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { type ComposeProject, DATA_MOUNT, EC2_NETWORK, PROJECTS_DIR } from "./compose";
 
@@ -79,7 +80,16 @@ const INSTANCE_FACTS = [
  * parameters, and a project with dashboards can outgrow it. Named from the instance so the instance
  * role can be limited to its own buckets.
  */
-export const projectBucketName = (instanceId: string, project: string) => `firefly-${instanceId}-${project}`;
+export function projectBucketName(instanceId: string, project: string): string {
+  // Bucket names stop at 63 characters; an instance id takes 19. A long project name keeps its start
+  // and a hash of the whole, so it stays unique and the role's `firefly-<id>-*` pattern still matches.
+  const room = 63 - `firefly-${instanceId}-`.length;
+  const short =
+    project.length <= room
+      ? project
+      : `${project.slice(0, room - 9)}-${createHash("sha256").update(project).digest("hex").slice(0, 8)}`;
+  return `firefly-${instanceId}-${short}`;
+}
 
 export interface FetchOptions {
   readonly project: string;

@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { caddyService } from "../../components/hosts/caddy";
 import {
   gzipUserData,
+  projectBucketName,
   renderApplyScript,
   renderBootstrapScript,
   renderFetchAndApply,
@@ -176,6 +177,15 @@ describe("ec2 scripts", () => {
       command,
       /aws s3 cp --only-show-errors --region "\$region" "s3:\/\/b\/apply.sh" "\$script"\nbash "\$script"\n$/,
     );
+  });
+
+  it("project bucket names fit S3's 63 characters and stay distinct", () => {
+    const id = "i-0123456789abcdef0";
+    assert.equal(projectBucketName(id, "presentation"), `firefly-${id}-presentation`);
+    const a = projectBucketName(id, "a-very-long-presentation-project-name-one");
+    const b = projectBucketName(id, "a-very-long-presentation-project-name-two");
+    assert.ok(a.length <= 63 && b.length <= 63 && a !== b, `${a} ${b}`);
+    assert.ok(a.startsWith(`firefly-${id}-a-very-long`));
   });
 
   it("apply script refuses a project name that is not a DNS label", async () => {
