@@ -24,6 +24,7 @@ export interface LambdaContext extends LambdaContextLike {
   readonly awsRequestId?: string;
   readonly invokedFunctionArn?: string;
   readonly functionName?: string;
+  getRemainingTimeInMillis?: () => number;
   done?: Callback;
   succeed?: (result?: unknown) => void;
   fail?: (error?: unknown) => void;
@@ -32,8 +33,8 @@ export interface LambdaContext extends LambdaContextLike {
 export interface Instrumentation {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
-  /** Exports the invocation's spans; must resolve (never reject) within its own budget. */
-  readonly flush: () => Promise<unknown>;
+  /** Exports the invocation's spans; resolves within its own budget and within `limitMs` if given. */
+  readonly flush: (limitMs?: number) => Promise<unknown>;
   /** False in environments that started for provisioned concurrency: their first call is not cold. */
   readonly coldStartPossible: boolean;
 }
@@ -55,6 +56,21 @@ function invocationAttributes(lambdaContext: LambdaContext, incoming: IncomingCo
     if (account) attributes["cloud.account.id"] = account;
   }
   return attributes;
+}
+
+/** Time the runtime needs to send the response after the flush, kept free of the flush. */
+export const RESPONSE_MARGIN_MS = 50;
+
+/** How long a flush may take without pushing the invocation past its timeout (undefined: no deadline known). */
+function flushLimit(lambdaContext: LambdaContext): number | undefined {
+  try {
+    const remaining = lambdaContext.getRemainingTimeInMillis?.();
+    return typeof remaining === "number" && Number.isFinite(remaining)
+      ? remaining - RESPONSE_MARGIN_MS
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Ends the span with the outcome: the user's error as status + exception event, HTTP status codes. */
@@ -128,7 +144,7 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       } catch {
         // never let a span problem change the invocation's outcome
       }
-      return instrumentation.flush().catch(() => undefined);
+      return instrumentation.flush(flushLimit(lambdaContext)).catch(() => undefined);
     };
 
     const done: Callback = (error, result) => {

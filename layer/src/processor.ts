@@ -33,8 +33,16 @@ export class InvocationSpanProcessor implements SpanProcessor {
     else this.buffer.push(span);
   }
 
-  /** Exports everything buffered; never rejects, and returns within the budget. */
-  async flush(): Promise<FlushResult> {
+  /**
+   * Exports everything buffered; never rejects, and returns within the budget, or within `limitMs`
+   * when that is shorter (the invocation's remaining time: the flush must not make it time out).
+   */
+  async flush(limitMs?: number): Promise<FlushResult> {
+    const waitMs = limitMs === undefined ? this.budgetMs : Math.max(0, Math.min(this.budgetMs, limitMs));
+    const reason =
+      waitMs < this.budgetMs
+        ? `export did not finish within the invocation's remaining time (${waitMs} ms)`
+        : `export did not finish within FIREFLY_FLUSH_TIMEOUT_MS=${this.budgetMs}`;
     const spans = this.buffer;
     const dropped = this.overflow;
     this.buffer = [];
@@ -45,8 +53,8 @@ export class InvocationSpanProcessor implements SpanProcessor {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abort.abort();
-        reject(new Error(`export did not finish within FIREFLY_FLUSH_TIMEOUT_MS=${this.budgetMs}`));
-      }, this.budgetMs);
+        reject(new Error(reason));
+      }, waitMs);
     });
     try {
       await Promise.race([this.exporter.send(spans, abort.signal), deadline]);

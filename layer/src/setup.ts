@@ -29,7 +29,7 @@ export function setupInstrumentation(env: Env): Instrumentation | undefined {
     return {
       tracer,
       propagator: createPropagator(config.propagators),
-      flush: () => processor.flush(),
+      flush: (limitMs) => processor.flush(limitMs),
       coldStartPossible: env.AWS_LAMBDA_INITIALIZATION_TYPE !== "provisioned-concurrency",
     };
   } catch (error) {

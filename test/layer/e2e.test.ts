@@ -299,6 +299,15 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
           fn.log,
           /\[firefly\] dropping spans until export recovers: export did not finish within FIREFLY_FLUSH_TIMEOUT_MS=300/,
         );
+        // A budget longer than the time the invocation has left: the deadline wins, no timeout.
+        const short = await start("wrapper", "index.handler", {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hole.address() as AddressInfo).port}`,
+          FIREFLY_FLUSH_TIMEOUT_MS: "10000",
+        });
+        const res = await short.invoke({ n: 3 }, { timeoutMs: 1500 });
+        assert.equal(res.ok, true);
+        assert.ok(res.durationMs < 1500, `invocation took ${res.durationMs} ms, past its 1500 ms deadline`);
+        assert.match(short.log, /remaining time/);
       } finally {
         for (const s of sockets) s.destroy();
         hole.close();

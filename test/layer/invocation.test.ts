@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { DEFAULT_PROPAGATOR } from "../../layer/src/context";
-import { type Instrumentation, wrapHandler } from "../../layer/src/invocation";
+import { type Instrumentation, RESPONSE_MARGIN_MS, wrapHandler } from "../../layer/src/invocation";
 import { AsyncLocalStorageContextManager } from "../../layer/src/tracing";
 import * as events from "./events";
 
@@ -74,6 +74,17 @@ describe("layer invocation span (real SDK, in-memory exporter)", () => {
     const handler = wrapHandler(async () => "ok", instrumentation());
     await run(handler, {});
     assert.deepEqual(flushes, ["flushed 1"]);
+  });
+
+  it("the flush never outlasts the invocation: limited to the remaining time minus a margin", async () => {
+    const limits: (number | undefined)[] = [];
+    const handler = wrapHandler(
+      async () => "ok",
+      instrumentation({ flush: async (limit) => void limits.push(limit) }),
+    );
+    await run(handler, {}, { ...lambdaContext(), getRemainingTimeInMillis: () => 180 });
+    await run(handler, {}, lambdaContext());
+    assert.deepEqual(limits, [180 - RESPONSE_MARGIN_MS, undefined]);
   });
 
   it("the span is the child of the incoming context and active inside the handler", async () => {

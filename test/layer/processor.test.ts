@@ -109,6 +109,14 @@ describe("layer export: OTLP/HTTP with a bounded flush", () => {
     }
   });
 
+  it("a shorter limit (the invocation's remaining time) wins over the budget", async () => {
+    const never = { send: () => new Promise<void>(() => {}), shutdown() {} };
+    const processor = new InvocationSpanProcessor(never, 5000);
+    spansInto(processor)(1);
+    const result = await processor.flush(20);
+    assert.match(result.error ?? "", /remaining time \(20 ms\)/);
+  });
+
   it("a refused connection fails fast", async () => {
     const processor = new InvocationSpanProcessor(
       new OtlpHttpExporter({ url: "http://127.0.0.1:9/v1/traces", protocol: "http/protobuf", headers: {} }),
