@@ -81,8 +81,8 @@ function attributeMaps(request: unknown): Map<string, Obj> {
   };
   add("", request);
   for (const list of ["Entries", "PublishBatchRequestEntries"]) {
-    if (Array.isArray(request[list]))
-      request[list].forEach((e: unknown, i: number) => add(`${list}.${i}`, e));
+    const entries: unknown[] = Array.isArray(request[list]) ? request[list] : [];
+    for (const [i, e] of entries.entries()) add(`${list}.${i}`, e);
   }
   return maps;
 }
