@@ -116,6 +116,27 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     });
   }
 
+  it("response streaming: the stream reaches the client and the span is exported once the handler settles", async () => {
+    const fn = await start("redirect", "stream.handler");
+    const res = await fn.invoke({ n: 7 });
+    assert.equal(res.result, "chunk1,chunk2:7");
+    // A streamed response is out before the handler settles; the span is flushed when it does,
+    // before the runtime asks for the next event (so before the environment would freeze).
+    const spans = await receiver.waitForSpans(1);
+    assert.equal(spans.filter((s) => s.attributes["faas.invocation_id"] === res.requestId).length, 1);
+  });
+
+  it("OTEL_SDK_DISABLED=true: the handler runs uninstrumented; bad settings are named in the log", async () => {
+    const fn = await start("wrapper", "index.handler", {
+      OTEL_SDK_DISABLED: "true",
+      FIREFLY_FLUSH_TIMEOUT_MS: "soon",
+    });
+    const res = await fn.invoke({ n: 1 });
+    assert.equal(res.ok, true);
+    assert.equal(receiver.requests.length, 0);
+    assert.match(fn.log, /\[firefly\] FIREFLY_FLUSH_TIMEOUT_MS "soon" is not a non-negative number/);
+  });
+
   it("synchronous invoke: ClientContext.custom.traceparent is the parent", async () => {
     const fn = await start("redirect", "index.handler");
     const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
