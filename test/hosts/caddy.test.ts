@@ -2,20 +2,16 @@
 // version): the rendered Caddyfile validates, and run on loopback it forwards exactly the routed paths.
 import * as assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { CADDY_IMAGE, renderCaddyfile } from "../../components/hosts/caddy";
 import { collectorRoutes } from "../../components/shipping";
+import { requireTool } from "./helpers";
 
-function caddyBinary(): string {
-  const tools = path.resolve(".firefly/tools");
-  const bin = existsSync(tools) ? readdirSync(tools).find((f) => f.startsWith("caddy-")) : undefined;
-  if (!bin) throw new Error("caddy is not built: run .ci/setup.d/57-caddy.sh");
-  return path.join(tools, bin);
-}
+const caddyBinary = () => requireTool("caddy", "57-caddy.sh");
 
 const listen = (server: Server) =>
   new Promise<number>((done) =>

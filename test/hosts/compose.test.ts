@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -23,10 +23,8 @@ import {
 } from "../../components/hosts/compose";
 import { ec2Publish } from "../../components/hosts/ec2";
 import { collectorRoutes } from "../../components/shipping";
-import { collectorService } from "../../components/shipping/collector";
-import { storageServices } from "../../components/shipping/storage";
 import { Storage } from "../../components/types";
-import { resolve, SECRET_PASSWORD, sampleServices } from "./helpers";
+import { requireTool, resolve, SECRET_PASSWORD, sampleServices, shippingServices } from "./helpers";
 
 async function rendered(publish = ec2Publish(undefined)) {
   const services = (await resolve(sampleServices())) as ResolvedService[];
@@ -87,16 +85,14 @@ function composeCheck(files: Record<string, string>): {
   stdout: string;
   stderr: string;
 } {
-  const tools = path.resolve(".firefly/tools");
-  const bin = existsSync(tools) ? readdirSync(tools).find((f) => f.startsWith("compose-check-")) : undefined;
-  if (!bin) throw new Error("compose-check is not built: run .ci/setup.d/55-compose-check.sh");
+  const bin = requireTool("compose-check", "55-compose-check.sh");
   const dir = mkdtempSync(path.join(tmpdir(), "ff-compose-"));
   try {
     for (const [rel, content] of Object.entries(files)) {
       mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
       writeFileSync(path.join(dir, rel), content);
     }
-    return spawnSync(path.join(tools, bin), [path.join(dir, "compose.yaml")], { encoding: "utf8" });
+    return spawnSync(bin, [path.join(dir, "compose.yaml")], { encoding: "utf8" });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,19 +113,7 @@ describe("ec2 compose project, loaded by the Compose library", () => {
 
   for (const storage of [Storage.Promscale, Storage.Prometheus]) {
     it(`the real shipping project (${storage}, collector, Caddy) loads`, async () => {
-      const services = [
-        ...storageServices({
-          storage,
-          databasePassword: "db-0123456789abcdef",
-          readonlyPassword: "ro-0123456789abcdef",
-        }),
-        collectorService({
-          config: { storage },
-          otlpToken: "t".repeat(40),
-          firehoseAccessKey: "k".repeat(40),
-        }),
-        caddyService("firefly.example.com", collectorRoutes()),
-      ];
+      const services = [...shippingServices(storage), caddyService("firefly.example.com", collectorRoutes())];
       const project = renderComposeProject((await resolve(services)) as ResolvedService[], {
         publish: ec2Publish("firefly.example.com"),
       });

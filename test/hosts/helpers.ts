@@ -1,6 +1,12 @@
-// Shared by the host and shipping tests: resolve Outputs outside the engine, a sample service list.
+// Shared by the host and shipping tests: resolve Outputs outside the engine, sample and real service
+// lists, and the tools .ci/setup.d builds.
+import { existsSync, readdirSync } from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec } from "../../components/hosts/spec";
+import { collectorService } from "../../components/shipping/collector";
+import { storageServices } from "../../components/shipping/storage";
+import type { Storage } from "../../components/types";
 
 /** Resolves an Output (or plain value) created outside a Pulumi program. */
 export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
@@ -42,5 +48,32 @@ export function sampleServices(): ServiceSpec[] {
       dependsOn: ["store"],
       replicas: 2,
     },
+  ];
+}
+
+/** A binary built by .ci/setup.d into .firefly/tools (`<name>-<version>`), or undefined. */
+export function findTool(name: string): string | undefined {
+  const tools = path.resolve(".firefly/tools");
+  const bin = existsSync(tools)
+    ? readdirSync(tools).find((f) => f.startsWith(`${name}-`) && !f.endsWith(".tmp"))
+    : undefined;
+  return bin && path.join(tools, bin);
+}
+
+export function requireTool(name: string, setup: string): string {
+  const bin = findTool(name);
+  if (!bin) throw new Error(`${name} is not built: run .ci/setup.d/${setup}`);
+  return bin;
+}
+
+/** The real shipping services for a store, with test secrets. */
+export function shippingServices(storage: Storage): ServiceSpec[] {
+  return [
+    ...storageServices({
+      storage,
+      databasePassword: "db-0123456789abcdef",
+      readonlyPassword: "ro-0123456789abcdef",
+    }),
+    collectorService({ config: { storage }, otlpToken: "t".repeat(40), firehoseAccessKey: "k".repeat(40) }),
   ];
 }

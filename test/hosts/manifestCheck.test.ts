@@ -2,20 +2,14 @@
 // (built by .ci/setup.d/56-manifest-check.sh): a misspelt, misplaced or mistyped field fails here.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
-import * as path from "node:path";
 import { type Manifest, renderManifests } from "../../components/hosts/kubernetes";
 import { collectorRoutes } from "../../components/shipping";
-import { collectorService } from "../../components/shipping/collector";
-import { storageServices } from "../../components/shipping/storage";
 import { Storage } from "../../components/types";
-import { resolve, sampleServices } from "./helpers";
+import { requireTool, resolve, sampleServices, shippingServices } from "./helpers";
 
 function manifestCheck(manifests: unknown[]): { status: number | null; stdout: string } {
-  const tools = path.resolve(".firefly/tools");
-  const bin = existsSync(tools) ? readdirSync(tools).find((f) => f.startsWith("manifest-check-")) : undefined;
-  if (!bin) throw new Error("manifest-check is not built: run .ci/setup.d/56-manifest-check.sh");
-  return spawnSync(path.join(tools, bin), { input: JSON.stringify(manifests), encoding: "utf8" });
+  const bin = requireTool("manifest-check", "56-manifest-check.sh");
+  return spawnSync(bin, { input: JSON.stringify(manifests), encoding: "utf8" });
 }
 
 const placement = {
@@ -33,18 +27,7 @@ const placement = {
 describe("kubernetes manifests, decoded by the Kubernetes API types", () => {
   for (const storage of [Storage.Promscale, Storage.Prometheus]) {
     it(`the shipping manifests (${storage}) decode strictly`, async () => {
-      const services = [
-        ...storageServices({
-          storage,
-          databasePassword: "db-0123456789abcdef",
-          readonlyPassword: "ro-0123456789abcdef",
-        }),
-        collectorService({
-          config: { storage },
-          otlpToken: "t".repeat(40),
-          firehoseAccessKey: "k".repeat(40),
-        }),
-      ];
+      const services = shippingServices(storage);
       const manifests = (await resolve(renderManifests(services, placement))) as Manifest[];
       const r = manifestCheck(manifests);
       assert.equal(r.status, 0, r.stdout);

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -20,7 +20,7 @@ import {
   TIMESCALEDB_IMAGE,
 } from "../../components/shipping/storage";
 import { Storage } from "../../components/types";
-import { resolve } from "../hosts/helpers";
+import { findTool, resolve } from "../hosts/helpers";
 
 const byName = (storage: Storage) =>
   Object.fromEntries(
@@ -131,8 +131,7 @@ describe("storage: prometheus + jaeger", () => {
   });
 
   it("the Jaeger binary the local pipeline builds accepts the Jaeger config", function () {
-    const tools = path.resolve(".firefly/tools");
-    const bin = existsSync(tools) ? readdirSync(tools).find((f) => /^jaeger-[\d.]+$/.test(f)) : undefined;
+    const bin = findTool("jaeger");
     if (!bin) {
       // Built by .ci/setup.d/30-jaeger.sh in CI; a fresh checkout without it skips, visibly.
       this.skip();
@@ -142,7 +141,7 @@ describe("storage: prometheus + jaeger", () => {
       // Same config, with the volume paths moved somewhere writable.
       const file = path.join(dir, "config.yaml");
       writeFileSync(file, renderJaegerConfig(30).replaceAll("/badger/", `${dir}/`));
-      const r = spawnSync(path.join(tools, bin!), ["validate", `--config=${file}`], { encoding: "utf8" });
+      const r = spawnSync(bin!, ["validate", `--config=${file}`], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stdout + r.stderr);
     } finally {
       rmSync(dir, { recursive: true, force: true });
