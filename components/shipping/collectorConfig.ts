@@ -336,17 +336,19 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           max_elapsed_time: "0s",
         },
       },
-      // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose
-      // as a 503 (well inside the 30 s an API Gateway front allows) and Firehose retries, then backs up to S3.
+      // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose as
+      // a non-200 answer well inside the 30 s an API Gateway front allows, and Firehose retries, then
+      // backs up to S3. (This exporter marks every final failure permanent, so the answer is 400, not
+      // 503; Firehose retries both.) The timeout bounds the whole call, retries included.
       "prometheusremotewrite/cloudwatch": {
         endpoint: o.metricsWriteUrl,
-        timeout: "5s",
+        timeout: "10s",
         remote_write_queue: { enabled: false },
         retry_on_failure: {
           enabled: true,
           initial_interval: "1s",
           max_interval: "4s",
-          max_elapsed_time: "10s",
+          max_elapsed_time: "8s",
         },
         add_metric_suffixes: false,
         target_info: { enabled: false },

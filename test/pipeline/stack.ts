@@ -82,6 +82,7 @@ export function checkBinaries(): void {
 
 export interface PrometheusHandle {
   process: StartedProcess;
+  port: number;
   url: string;
   writeUrl: string;
 }
@@ -115,19 +116,26 @@ export async function startPrometheus(dir: string, port: number): Promise<Promet
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/-/ready`, proc);
-  return { process: proc, url, writeUrl: `${url}/api/v1/write` };
+  return { process: proc, port, url, writeUrl: `${url}/api/v1/write` };
 }
 
 // ---- Jaeger ----------------------------------------------------------------------------------------
 
 export interface JaegerHandle {
   process: StartedProcess;
+  ports: JaegerPorts;
   url: string;
   otlpGrpc: string;
 }
 
+export interface JaegerPorts {
+  otlpGrpc: number;
+  query: number;
+  queryGrpc: number;
+}
+
 /** Jaeger v2 config: OTLP/gRPC in, in-memory storage, query API out, all on loopback, no other ports. */
-export function renderJaegerConfig(ports: { otlpGrpc: number; query: number; queryGrpc: number }): string {
+export function renderJaegerConfig(ports: JaegerPorts): string {
   return stringify({
     service: {
       extensions: ["jaeger_storage", "jaeger_query"],
@@ -150,10 +158,7 @@ export function renderJaegerConfig(ports: { otlpGrpc: number; query: number; que
   });
 }
 
-export async function startJaeger(
-  dir: string,
-  ports: { otlpGrpc: number; query: number; queryGrpc: number },
-): Promise<JaegerHandle> {
+export async function startJaeger(dir: string, ports: JaegerPorts): Promise<JaegerHandle> {
   const config = path.join(dir, "jaeger.yaml");
   fs.writeFileSync(config, renderJaegerConfig(ports));
   const proc = startProcess(
@@ -164,7 +169,7 @@ export async function startJaeger(
   );
   const url = `http://127.0.0.1:${ports.query}`;
   await waitForHttp(`${url}/api/services`, proc);
-  return { process: proc, url, otlpGrpc: `127.0.0.1:${ports.otlpGrpc}` };
+  return { process: proc, ports, url, otlpGrpc: `127.0.0.1:${ports.otlpGrpc}` };
 }
 
 // ---- Collector -------------------------------------------------------------------------------------
@@ -178,6 +183,9 @@ export interface CollectorHandle {
   process: StartedProcess;
   ports: CollectorPorts;
   configFile: string;
+  /** What it was started with, so a test can restart it the same way. */
+  options: CollectorConfigOptions & { ports: CollectorPorts };
+  secrets: CollectorSecrets;
 }
 
 export function randomSecret(): string {
@@ -208,13 +216,14 @@ export async function startCollector(
     },
   );
   await waitForHttp(`http://127.0.0.1:${options.ports.health}${COLLECTOR_HEALTH_PATH}`, proc);
-  return { process: proc, ports: options.ports, configFile };
+  return { process: proc, ports: options.ports, configFile, options, secrets };
 }
 
 // ---- The whole pipeline ----------------------------------------------------------------------------
 
 export interface RunningPipeline {
   local: LocalPipeline;
+  /** Temp directory with configs, logs, Prometheus data and the trace queue; removed by stop(). */
   dir: string;
   collector: CollectorHandle;
   prometheus: PrometheusHandle;
@@ -277,14 +286,17 @@ export async function startPipeline(
       prometheus: { url: prometheus.url },
       traces: { jaegerUrl: jaeger.url },
     };
-    return {
+    const running: RunningPipeline = {
       local,
       dir,
       collector: col,
       prometheus,
       jaeger,
-      stop: () => stopAll([col.process, jaeger.process, prometheus.process], dir),
+      // Reads the handles when called: a test may have replaced a part by restarting it.
+      stop: () =>
+        stopAll([running.collector.process, running.jaeger.process, running.prometheus.process], dir),
     };
+    return running;
   } catch (error) {
     await stopAll(started.reverse(), dir);
     throw error;
