@@ -65,7 +65,7 @@ writeFileSync(
   join(sdkDir, "package.json"),
   `${JSON.stringify({ name: "@firefly-o11y/aws-sdk", version: "0.1.0", main: "index.js", types: "index.d.ts", license: "Apache-2.0" }, null, 2)}\n`,
 );
-copyFileSync(join(here, "src/aws-sdk.d.ts.txt"), join(sdkDir, "index.d.ts"));
+copyFileSync(join(here, "aws-sdk.d.ts"), join(sdkDir, "index.d.ts"));
 copyFileSync(join(here, "firefly-wrapper"), join(root, "firefly-wrapper"));
 chmodSync(join(root, "firefly-wrapper"), 0o755);
 

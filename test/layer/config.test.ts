@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
+import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
+import { SamplingDecision } from "@opentelemetry/sdk-trace";
 import { DEFAULTS, readConfig, tracesUrl } from "../../layer/src/config";
-import { resourceAttributes } from "../../layer/src/tracing";
+import { createPropagator, createSampler, resourceAttributes } from "../../layer/src/tracing";
 
 describe("layer settings from the environment", () => {
   it("defaults: local collector, protobuf, 1 s flush budget, parent-based sampling, W3C propagation", () => {
@@ -112,5 +114,49 @@ describe("layer settings from the environment", () => {
     assert.equal(attrs["faas.max_memory"], 256 * 1024 * 1024);
     assert.equal(attrs["deployment.environment.name"], "prod");
     assert.equal(attrs["service.name"], "orders");
+  });
+});
+
+describe("layer sampler and propagators from settings", () => {
+  const root = {
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: "b7ad6b7169203331",
+    traceFlags: 0,
+    isRemote: true,
+  };
+  const decide = (sampler: ReturnType<typeof createSampler>, parent?: typeof root) =>
+    sampler.shouldSample(
+      parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT,
+      root.traceId,
+      "x",
+      SpanKind.SERVER,
+      {},
+      [],
+    ).decision;
+
+  it("parentbased_always_on (default) samples new traces and follows a W3C caller's decision", () => {
+    const sampler = createSampler(readConfig({}));
+    assert.equal(decide(sampler), SamplingDecision.RECORD_AND_SAMPLED);
+    assert.equal(decide(sampler, { ...root, traceFlags: 0 }), SamplingDecision.NOT_RECORD);
+    assert.equal(decide(sampler, { ...root, traceFlags: 1 }), SamplingDecision.RECORD_AND_SAMPLED);
+  });
+
+  it("always_off and traceidratio 0 sample nothing", () => {
+    assert.equal(
+      decide(createSampler(readConfig({ OTEL_TRACES_SAMPLER: "always_off" }))),
+      SamplingDecision.NOT_RECORD,
+    );
+    const ratio = readConfig({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" });
+    assert.equal(decide(createSampler(ratio)), SamplingDecision.NOT_RECORD);
+  });
+
+  it("propagators: the configured fields only", () => {
+    assert.deepEqual(createPropagator(["tracecontext", "baggage"]).fields().sort(), [
+      "baggage",
+      "traceparent",
+      "tracestate",
+    ]);
+    assert.deepEqual(createPropagator(["tracecontext"]).fields().sort(), ["traceparent", "tracestate"]);
+    assert.deepEqual(createPropagator(readConfig({ OTEL_PROPAGATORS: "none" }).propagators).fields(), []);
   });
 });
