@@ -159,17 +159,29 @@ export function renderJaegerConfig(ports: JaegerPorts): string {
 }
 
 export async function startJaeger(dir: string, ports: JaegerPorts): Promise<JaegerHandle> {
-  const config = path.join(dir, "jaeger.yaml");
-  fs.writeFileSync(config, renderJaegerConfig(ports));
-  const proc = startProcess(
-    "jaeger",
-    binaries().jaeger.path,
-    [`--config=${config}`],
-    path.join(dir, "jaeger.log"),
-  );
+  const { proc } = startWithConfig(dir, "jaeger", renderJaegerConfig(ports));
   const url = `http://127.0.0.1:${ports.query}`;
   await waitForHttp(`${url}/api/services`, proc);
   return { process: proc, ports, url, otlpGrpc: `127.0.0.1:${ports.otlpGrpc}` };
+}
+
+/** Writes `<dir>/<name>.yaml` and starts that binary with `--config` on it, logging to `<dir>/<name>.log`. */
+function startWithConfig(
+  dir: string,
+  name: "jaeger" | "collector",
+  yaml: string,
+  env: Record<string, string> = {},
+) {
+  const configFile = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(configFile, yaml);
+  const proc = startProcess(
+    name,
+    binaries()[name].path,
+    [`--config=${configFile}`],
+    path.join(dir, `${name}.log`),
+    env,
+  );
+  return { proc, configFile };
 }
 
 // ---- Collector -------------------------------------------------------------------------------------
@@ -203,18 +215,10 @@ export async function startCollector(
   options: CollectorConfigOptions & { ports: CollectorPorts },
   secrets: CollectorSecrets,
 ): Promise<CollectorHandle> {
-  const configFile = path.join(dir, "collector.yaml");
-  fs.writeFileSync(configFile, renderCollectorConfig(options));
-  const proc = startProcess(
-    "collector",
-    binaries().collector.path,
-    [`--config=${configFile}`],
-    path.join(dir, "collector.log"),
-    {
-      [COLLECTOR_SECRET_ENV.otlpToken]: secrets.otlpToken,
-      [COLLECTOR_SECRET_ENV.firehoseAccessKey]: secrets.firehoseAccessKey,
-    },
-  );
+  const { proc, configFile } = startWithConfig(dir, "collector", renderCollectorConfig(options), {
+    [COLLECTOR_SECRET_ENV.otlpToken]: secrets.otlpToken,
+    [COLLECTOR_SECRET_ENV.firehoseAccessKey]: secrets.firehoseAccessKey,
+  });
   await waitForHttp(`http://127.0.0.1:${options.ports.health}${COLLECTOR_HEALTH_PATH}`, proc);
   return { process: proc, ports: options.ports, configFile, options, secrets };
 }
