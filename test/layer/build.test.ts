@@ -59,4 +59,18 @@ describe("layer zip (npm run build:layer)", () => {
     );
     assert.equal(out.trim(), "function function");
   });
+
+  it("ES modules import the plugin by its path (Node's ESM resolution ignores NODE_PATH)", () => {
+    const entry = path.join(unpackLayer(), "nodejs/node_modules/@firefly-o11y/aws-sdk/index.js");
+    const out = execFileSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `import { firefly } from ${JSON.stringify(entry)}; console.log(typeof firefly)`,
+      ],
+      { encoding: "utf8" },
+    );
+    assert.equal(out.trim(), "function");
+  });
 });
