@@ -20,6 +20,9 @@
  *       Queues one invocation and resolves with { requestId, ok, result | error, durationMs } where
  *       durationMs runs from handing the event to the runtime to receiving its response.
  *   fn.log              everything the runtime process wrote to stdout and stderr so far
+ *   fn.functionArn      the ARN sent as Lambda-Runtime-Invoked-Function-Arn
+ *   fn.exited           whether the runtime process has exited (invocations then resolve with
+ *                       errorType "Runtime.ExitError")
  *   fn.stop(): Promise<void>  kills the runtime process and closes the server
  * Each function gets its own server and process, so many can run side by side.
  */
