@@ -148,6 +148,9 @@ export function renderJaegerConfig(ports: JaegerPorts): string {
       jaeger_storage: { backends: { memstore: { memory: { max_traces: 100000 } } } },
       jaeger_query: {
         storage: { traces: "memstore" },
+        // On by default: Jaeger then traces itself to localhost:4317, someone else's collector or
+        // nothing (and every stop waits out a 10 s export timeout).
+        enable_tracing: false,
         http: { endpoint: `127.0.0.1:${ports.query}` },
         grpc: { endpoint: `127.0.0.1:${ports.queryGrpc}` },
       },
