@@ -513,7 +513,8 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
 
   for (const [name, text] of Object.entries(raw.values)) {
     if (text === undefined) continue;
-    if (!(name in SETTINGS)) {
+    // Own keys only: `constructor` or `toString` are not settings, however `in` sees them.
+    if (!Object.hasOwn(SETTINGS, name)) {
       const guess = closest(name, names);
       problems.push({
         key: keyPath(name, []),

@@ -2,7 +2,13 @@
 // first, Grafana lands beside it, and the emit side points the Lambda layer and the Firehose stream at
 // the collector's public endpoints. Each phase is also usable alone; this only wires them together.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, type ConfigProblem, type InstrumentationMode, validateConfig } from "./config";
+import {
+  ConfigError,
+  type ConfigProblem,
+  type InstrumentationMode,
+  SETTINGS,
+  validateConfig,
+} from "./config";
 import { EmitPhase } from "./emit";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
@@ -191,7 +197,7 @@ export class Firefly extends pulumi.ComponentResource {
         metrics: args.metrics,
         metricNames: args.metricNames,
         instrumentation: args.instrumentation,
-        flushTimeoutMs: args.flushTimeoutMs,
+        flushTimeoutMs: args.flushTimeoutMs ?? SETTINGS.flushTimeoutMs.default,
       },
       { parent: this },
     );

@@ -272,3 +272,13 @@ describe("stack config cross-checks", () => {
     assert.equal(ok.smtp?.host, "smtp.example.com:587");
   });
 });
+
+describe("stack config: keys that collide with object internals", () => {
+  it("refuses constructor, toString and __proto__ as unknown settings", () => {
+    for (const key of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      const p = only({ [key]: "x" });
+      assert.equal(p.key, `firefly:${key}`);
+      assert.match(p.message, /unknown setting/);
+    }
+  });
+});
