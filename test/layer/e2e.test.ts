@@ -124,6 +124,14 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     // before the runtime asks for the next event (so before the environment would freeze).
     const spans = await receiver.waitForSpans(1);
     assert.equal(spans.filter((s) => s.attributes["faas.invocation_id"] === res.requestId).length, 1);
+    // The runtime streams the response over http to the Runtime API: never traced as the function's
+    // call. Such a span would end after the flush, so it would travel with the next invocation's spans.
+    await fn.invoke({ n: 8 });
+    await receiver.waitForSpans(2);
+    assert.deepEqual(
+      spans.filter((s) => s.kind === CLIENT),
+      [],
+    );
   });
 
   it("OTEL_SDK_DISABLED=true: the handler runs uninstrumented; bad settings are named in the log", async () => {
