@@ -14,6 +14,8 @@
 //   histogram per function (`faas_name`, from the layer's resource) and trigger. Cold starts come from
 //   here: CloudWatch has no such metric.
 
+import { lambdaMetricName } from "../shipping/collectorConfig";
+
 /** Which functions a query covers: all of them (grouped by function) or one (a dashboard variable). */
 export interface FunctionScope {
   /** Extra matcher on CloudWatch series, e.g. `FunctionName="$function"`; empty for all functions. */
@@ -47,14 +49,17 @@ function matchers(...parts: string[]): string {
   return `{${parts.filter((p) => p !== "").join(", ")}}`;
 }
 
-/** A CloudWatch series for one statistic: `sum`, `count`, `min`, `max`, or a percentile such as `0.99`. */
+/**
+ * A CloudWatch series for one statistic: `sum`, `count`, `min`, `max`, or a percentile such as `0.99`.
+ * `metric` is the CloudWatch name (`Invocations`); the collector decides the Prometheus name.
+ */
 export function cloudwatch(
   metric: string,
   stat: string,
   scope: FunctionScope,
   series: "function" | "account" = "function",
 ): string {
-  const name = `aws_lambda_${metric}`;
+  const name = lambdaMetricName(metric);
   const base = stat === "sum" || stat === "count" ? `${name}_${stat}` : name;
   const quantiles: Record<string, string> = { min: "0", max: "1" };
   const quantile = stat === "sum" || stat === "count" ? "" : `quantile="${quantiles[stat] ?? stat}"`;
@@ -92,24 +97,24 @@ const cwMax = (series: string, w: Window) =>
 /** Every function-level query, by function, for a scope and window. */
 export function lambdaQueries(scope: FunctionScope, w: Window) {
   const total = (metric: string) => byFunction(cwSum(cloudwatch(metric, "sum", scope), w));
-  const invocations = total("invocations");
-  const errors = total("errors");
+  const invocations = total("Invocations");
+  const errors = total("Errors");
   const coldStarts = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope, COLD_START)}[${w.spans}])`));
   const spanInvocations = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`));
   return {
     invocations,
     errors,
-    throttles: total("throttles"),
+    throttles: total("Throttles"),
     // Invocations of 0 would divide into NaN/Inf: keep only functions that ran.
     errorRatePercent: `100 * ${errors} / (${invocations} > 0)`,
     durationAvgMs:
-      `${byFunction(cwSum(cloudwatch("duration", "sum", scope), w))}` +
-      ` / (${byFunction(cwSum(cloudwatch("duration", "count", scope), w))} > 0)`,
-    durationMaxMs: byFunction(cwMax(cloudwatch("duration", "max", scope), w), "max"),
+      `${byFunction(cwSum(cloudwatch("Duration", "sum", scope), w))}` +
+      ` / (${byFunction(cwSum(cloudwatch("Duration", "count", scope), w))} > 0)`,
+    durationMaxMs: byFunction(cwMax(cloudwatch("Duration", "max", scope), w), "max"),
     // The stream's `p99` statistic (statisticsConfigurations); over a range, the worst minute's p99.
-    durationP99Ms: byFunction(cwMax(cloudwatch("duration", "0.99", scope), w), "max"),
+    durationP99Ms: byFunction(cwMax(cloudwatch("Duration", "0.99", scope), w), "max"),
     // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
-    concurrentExecutions: byFunction(cwMax(cloudwatch("concurrent_executions", "max", scope), w), "max"),
+    concurrentExecutions: byFunction(cwMax(cloudwatch("ConcurrentExecutions", "max", scope), w), "max"),
     // increase() extrapolates to the window's edges; over a whole range a count of starts reads better whole.
     coldStarts: w === PER_POINT ? coldStarts : `round(${coldStarts})`,
     coldStartRatePercent: `100 * ${coldStarts} / (${spanInvocations} > 0)`,
@@ -129,7 +134,7 @@ export function p99VersusTimeout(timeoutsMs: Record<string, number>, range: stri
 
 /** Account-wide concurrency (every function together), the series CloudWatch always streams. */
 export const accountConcurrentExecutions = (w: Window) =>
-  `max(${cwMax(cloudwatch("concurrent_executions", "max", ALL_FUNCTIONS, "account"), w)})`;
+  `max(${cwMax(cloudwatch("ConcurrentExecutions", "max", ALL_FUNCTIONS, "account"), w)})`;
 
 // The collector's own telemetry (service.telemetry.metrics, pushed through its own OTLP receiver, job
 // `firefly-gateway`): counters per receiver/exporter and signal, queue gauges, process memory.
@@ -182,4 +187,4 @@ export const pipelineMemory = {
 };
 
 /** Grafana variable query listing every function that reported invocations. */
-export const FUNCTION_NAMES_QUERY = `label_values(${cloudwatch("invocations", "sum", ALL_FUNCTIONS)}, ${FUNCTION_LABEL})`;
+export const FUNCTION_NAMES_QUERY = `label_values(${cloudwatch("Invocations", "sum", ALL_FUNCTIONS)}, ${FUNCTION_LABEL})`;

@@ -114,7 +114,7 @@ describe("dashboard and alert queries against the local pipeline", function () {
       lambdaQueries(oneFunction(FN), PER_POINT).invocations,
     );
     assert.equal(sample.value, INVOCATIONS);
-    const all = await promQuery(local.prometheus.url, cloudwatch("invocations", "sum", oneFunction(FN)));
+    const all = await promQuery(local.prometheus.url, cloudwatch("Invocations", "sum", oneFunction(FN)));
     assert.equal(all.length, 1, `series: ${JSON.stringify(all.map((s) => s.metric))}`);
     const rate = await promQuery(
       local.prometheus.url,
