@@ -58,7 +58,7 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
       assert.ok(v.spansPerSecond > 0, `${v.config}: no span accepted`);
       assert.ok(v.firehoseRecordsPerSecond > 0, `${v.config}: no Firehose record accepted`);
       assert.ok(v.sinkWriteRequests > 0, `${v.config}: nothing reached the remote-write sink`);
-      assert.ok(v.spanRssPeakMiB > 0);
+      assert.ok(v.spanRssPeakMiB > 0 && v.spansPerCpuSecond > 0 && v.firehoseRecordsPerCpuSecond > 0);
     }
   });
 
@@ -72,7 +72,7 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
     const table = rows(results);
     assert.ok(table.some((r) => r.figure.startsWith("Cold start added")));
     assert.ok(table.some((r) => r.figure.startsWith("Layer zip")));
-    assert.ok(table.some((r) => r.figure.startsWith("Gateway production ÷ pass-through")));
+    assert.ok(table.some((r) => r.figure.startsWith("Gateway production ÷ pass-through, per collector CPU")));
     assert.ok(table.some((r) => r.figure.startsWith("Program growth")));
   });
 });

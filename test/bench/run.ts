@@ -97,23 +97,42 @@ export function rows(r: BenchResults): Row[] {
   if (g) {
     for (const v of g.variants) {
       out.push({
-        figure: `Gateway ${v.config}: spans/s, peak RSS`,
-        value: `${v.spansPerSecond} spans/s, ${v.spanRssPeakMiB} MiB`,
+        figure: `Gateway ${v.config}: spans/s, peak RSS, collector CPU`,
+        value: `${v.spansPerSecond} spans/s, ${v.spanRssPeakMiB} MiB, ${v.spanCollectorCores} cores (${v.spansPerCpuSecond} spans per CPU s)`,
         target: "",
         met: "—",
       });
       out.push({
-        figure: `Gateway ${v.config}: Firehose records/s (data points/s), peak RSS`,
-        value: `${v.firehoseRecordsPerSecond} (${v.firehoseDatapointsPerSecond}), ${v.firehoseRssPeakMiB} MiB`,
+        figure: `Gateway ${v.config}: Firehose records/s (data points/s), peak RSS, collector CPU`,
+        value: `${v.firehoseRecordsPerSecond} (${v.firehoseDatapointsPerSecond}), ${v.firehoseRssPeakMiB} MiB, ${v.firehoseCollectorCores} cores (${v.firehoseRecordsPerCpuSecond} records per CPU s)`,
         target: "",
         met: "—",
       });
     }
+    const prod = g.variants.find((v) => v.config === "production");
+    if (prod) {
+      // num_traces bounds how many traces tail sampling holds through its decision wait; beyond that
+      // it drops traces undecided, error traces included.
+      out.push({
+        figure: "Gateway production tail sampling: traces decided (kept) / dropped before a decision",
+        value: `${prod.tracesSampled + prod.tracesNotSampled} (${prod.tracesSampled}) / ${prod.tracesDroppedTooEarly}`,
+        target: "none dropped",
+        met: yes(prod.tracesDroppedTooEarly === 0),
+      });
+    }
     out.push({
-      figure: "Gateway production ÷ pass-through: spans / Firehose records",
+      figure: "Gateway production ÷ pass-through, rates reached: spans / Firehose records",
       value: `${g.ratios.spans} / ${g.ratios.firehoseRecords}`,
+      target: "",
+      met: "—",
+    });
+    // The collector rarely saturates here (the load generators share its 2 cores), so capacity is
+    // compared per CPU second it used.
+    out.push({
+      figure: "Gateway production ÷ pass-through, per collector CPU second: spans / Firehose records",
+      value: `${g.ratios.spansPerCpu} / ${g.ratios.firehoseRecordsPerCpu}`,
       target: "≥ 0.6",
-      met: yes(g.ratios.spans >= 0.6 && g.ratios.firehoseRecords >= 0.6),
+      met: yes(g.ratios.spansPerCpu >= 0.6 && g.ratios.firehoseRecordsPerCpu >= 0.6),
     });
   }
   const p = r.programScale;
@@ -231,7 +250,9 @@ async function main() {
   console.log(table);
   const dir = path.join(__dirname, "results");
   fs.mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, QUICK ? "quick.json.tmp" : "latest.json");
+  // Only a full run replaces latest.json; quick and partial runs keep it intact.
+  const name = QUICK ? "quick.json.tmp" : process.env.BENCH_ONLY ? "partial.json.tmp" : "latest.json";
+  const out = path.join(dir, name);
   fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   progress(`bench: wrote ${path.relative(REPO, out)}`);
   if (!QUICK && !process.env.BENCH_ONLY) updateDoc(results, table);

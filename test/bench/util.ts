@@ -118,6 +118,14 @@ export function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux, 100 ticks per second). */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which may contain spaces, start at the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Samples a process's RSS every `everyMs` until stopped; returns the peak and the last sample. */
 export function rssSampler(pid: number, everyMs = 250): { stop(): { peak: number; last: number } } {
   let peak = 0;
