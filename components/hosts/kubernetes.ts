@@ -291,5 +291,10 @@ export function kubernetesProvider(
   parent: pulumi.Resource,
 ): k8s.Provider | undefined {
   if (kubeconfig === undefined && context === undefined) return undefined;
-  return new k8s.Provider(`${name}-cluster`, { kubeconfig, context }, { parent });
+  // A kubeconfig carries cluster credentials: secret in state whether or not the caller marked it.
+  return new k8s.Provider(
+    `${name}-cluster`,
+    { kubeconfig: kubeconfig === undefined ? undefined : pulumi.secret(kubeconfig), context },
+    { parent },
+  );
 }

@@ -21,6 +21,8 @@ let shipping: typeof shippingModule;
 const USER_TOKEN = "user-supplied-otlp-token-0123456789";
 const USER_KEY = "user-supplied-firehose-key-0123456789";
 const USER_DB = "user-supplied-db-password-0123456789";
+const KUBECONFIG =
+  "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: cluster-token-0123456789}}]\n";
 
 async function deploy(name: string, args: shippingModule.ShippingPhaseArgs) {
   installMocks();
@@ -294,7 +296,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       phase = await deploy("k8", {
         host: Host.Kubernetes,
         kubernetes: {
-          kubeconfig: "apiVersion: v1\nkind: Config\n",
+          kubeconfig: KUBECONFIG,
           namespace: "obs",
           ingressHost: "ingest.example.com",
           ingressClass: "nginx",
@@ -340,7 +342,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
     });
 
     it("never puts a secret (or the kubeconfig) in plain text into any resource input", () => {
-      assertNoPlainSecrets(generated("k8"));
+      assertNoPlainSecrets([...generated("k8"), KUBECONFIG]);
     });
   });
 
