@@ -1,238 +1,27 @@
 // PresentationPhase: Grafana beside the pipeline, with datasources, dashboards and alert rules
 // provisioned from files, so `pulumi up` ends on working dashboards. Steps: validate → secrets (admin
 // password, secret key, TLS when Grafana is public) → render the provisioning files → describe the
-// service → put it on the ShippingPhase's host (deployServices) → outputs. Rendering lives in
-// components/presentation and dashboards/; this file wires.
-import * as fs from "node:fs";
-import * as path from "node:path";
+// service → put it on the ShippingPhase's host (deployServices) → outputs. Settings and validation live
+// in components/presentation/args.ts, rendering in components/presentation/ and dashboards/.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { deployServices, type ServiceTarget } from "./hosts";
+import { renderAlerting, validateAlertOptions } from "./presentation/alerts";
 import {
-  ALERT_DEFAULTS,
-  type AlertOptions,
-  renderAlerting,
-  validateAlertOptions,
-} from "./presentation/alerts";
+  committedDashboards,
+  functionNameOf,
+  grafanaIsPublic,
+  type PresentationPhaseArgs,
+  resolveAlertOptions,
+  validatePresentationArgs,
+} from "./presentation/args";
 import { renderDatasources } from "./presentation/datasources";
 import { GRAFANA_ADMIN_USER, GRAFANA_PORT, type GrafanaTls, grafanaService } from "./presentation/grafana";
-import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
+import { Host, Storage } from "./types";
 
-/** Promscale's SQL interface, as the ShippingPhase outputs it (`postgres*`). */
-export interface PostgresConnection {
-  /** Host name on the host's private network (ShippingPhase.postgresHost). */
-  readonly host: pulumi.Input<string>;
-  /** ShippingPhase.postgresPort. */
-  readonly port: pulumi.Input<number>;
-  /** ShippingPhase.postgresDatabase. */
-  readonly database: pulumi.Input<string>;
-  /** A read-only role (ShippingPhase.postgresUser): Grafana users can type any SQL into a panel. */
-  readonly user: pulumi.Input<string>;
-  /** That role's password (secret; ShippingPhase.postgresPassword). */
-  readonly password: pulumi.Input<string>;
-  /** libpq sslmode. Default: `disable` (the database is reachable only on the host's private network). */
-  readonly sslMode?: string;
-}
-
-/** Alert thresholds and where notifications go. */
-export interface Alerts {
-  /** Addresses of the email contact point (needs `smtp`). Default: none (alerts show in Grafana only). */
-  readonly emails?: string[];
-  /** Fire when a function's errors exceed this share of its invocations over 10 minutes. Default: 5. */
-  readonly errorRatePercent?: number;
-  /** Fire when cold starts exceed this share of invocations for 15 minutes. Default: 20. */
-  readonly coldStartRatePercent?: number;
-  /** Fire when p99 duration exceeds this fraction of the function's timeout. Default: 0.8. */
-  readonly durationTimeoutRatio?: number;
-}
-
-/** Mail relay Grafana sends alert emails through. */
-export interface Smtp {
-  /** `host:port` of the relay, e.g. `email-smtp.eu-west-1.amazonaws.com:587`. */
-  readonly host: string;
-  /** User name. Default: none. */
-  readonly user?: string;
-  /** Password (secret). Default: none. */
-  readonly password?: pulumi.Input<string>;
-  /** Sender address of alert emails. */
-  readonly fromAddress: string;
-}
-
-/** A certificate for Grafana to serve HTTPS with. */
-export interface GrafanaCertificate {
-  /** PEM certificate chain. */
-  readonly certificate: pulumi.Input<string>;
-  /** PEM private key (secret). */
-  readonly privateKey: pulumi.Input<string>;
-}
-
-export interface PresentationPhaseArgs {
-  /** Where Grafana runs: the ShippingPhase's host. Default: `docker`. */
-  readonly host?: Host;
-  /** The ShippingPhase's storage; `promscale` adds the SQL datasource. Default: `promscale`. */
-  readonly storage?: Storage;
-  /** The docker settings the ShippingPhase got. Default: the local engine, Grafana bound to 127.0.0.1. */
-  readonly docker?: DockerHost;
-  /** The ec2 settings the ShippingPhase got; `adminCidrs` may reach Grafana (over HTTPS). Default: none (SSM port forwarding). */
-  readonly ec2?: Ec2Host;
-  /** The kubernetes settings the ShippingPhase got. Default: the ambient kubeconfig. */
-  readonly kubernetes?: KubernetesHost;
-  /** docker: ShippingPhase.dockerNetwork. Required on docker. */
-  readonly dockerNetwork?: pulumi.Input<string>;
-  /** kubernetes: ShippingPhase.kubernetesNamespace. Required on kubernetes. */
-  readonly kubernetesNamespace?: pulumi.Input<string>;
-  /** ec2: ShippingPhase.instanceId. Required on ec2. */
-  readonly instanceId?: pulumi.Input<string>;
-  /** PromQL URL as reachable from Grafana (ShippingPhase.prometheusUrl). */
-  readonly prometheusUrl: pulumi.Input<string>;
-  /** Jaeger query URL as reachable from Grafana (ShippingPhase.jaegerUrl). */
-  readonly jaegerUrl: pulumi.Input<string>;
-  /** promscale: the SQL connection. Required with `promscale` storage. */
-  readonly postgres?: PostgresConnection;
-  /** Grafana admin password (secret). Default: generated once (32 characters) and kept. */
-  readonly adminPassword?: pulumi.Input<string>;
-  /** Alert thresholds and contact point. Default: the thresholds in `Alerts`, no contact point. */
-  readonly alerts?: Alerts;
-  /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
-  readonly smtp?: Smtp;
-  /** Existing Lambda functions (names or ARNs) whose timeouts the p99-near-timeout alert reads from AWS. Default: none. */
-  readonly functions?: string[];
-  /** Function name → timeout in seconds for the p99-near-timeout alert, over what `functions` finds. Default: none. */
-  readonly functionTimeouts?: pulumi.Input<Record<string, number>>;
-  /** Certificate Grafana serves HTTPS with. Default: self-signed when Grafana is reachable off the host, else plain HTTP on the host only. */
-  readonly certificate?: GrafanaCertificate;
-  /** Size of Grafana's data volume in GiB. Default: 2. */
-  readonly dataVolumeSizeGb?: number;
-}
-
-/** The function name in a name, a full ARN or a partial `account:function:name[:qualifier]` ARN. */
-export function functionNameOf(nameOrArn: string): string {
-  const i = nameOrArn.indexOf(":function:");
-  return i < 0 ? nameOrArn : nameOrArn.slice(i + ":function:".length).split(":")[0];
-}
-
-const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"];
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
-
-/** Whether Grafana can be reached from outside its host, and so must speak HTTPS. Pure. */
-export function grafanaIsPublic(args: PresentationPhaseArgs): boolean {
-  switch (args.host ?? Host.Docker) {
-    case Host.Ec2:
-      return (args.ec2?.adminCidrs ?? []).length > 0;
-    case Host.Docker:
-      return !LOOPBACK.test(args.docker?.bindAddress ?? "127.0.0.1");
-    case Host.Kubernetes:
-      // A ClusterIP service: reached with `kubectl port-forward` through the API server's TLS.
-      return false;
-  }
-}
-
-/** Alert options with defaults applied (timeouts converted to ms). Pure. */
-export function resolveAlertOptions(
-  args: PresentationPhaseArgs,
-  functionTimeouts: Record<string, number> = plainTimeouts(args),
-): AlertOptions {
-  const a = args.alerts ?? {};
-  return {
-    emails: a.emails ?? [],
-    errorRatePercent: a.errorRatePercent ?? ALERT_DEFAULTS.errorRatePercent,
-    coldStartRatePercent: a.coldStartRatePercent ?? ALERT_DEFAULTS.coldStartRatePercent,
-    durationTimeoutRatio: a.durationTimeoutRatio ?? ALERT_DEFAULTS.durationTimeoutRatio,
-    functionTimeoutsMs: Object.fromEntries(
-      Object.entries(functionTimeouts).map(([fn, s]) => [fn, Math.round(s * 1000)]),
-    ),
-  };
-}
-
-// Timeouts known only at deploy time (an Output, e.g. from EmitPhase) are validated when they resolve.
-const plainTimeouts = (args: PresentationPhaseArgs): Record<string, number> =>
-  pulumi.Output.isInstance(args.functionTimeouts)
-    ? {}
-    : ((args.functionTimeouts as Record<string, number>) ?? {});
-
-/** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
-export function validatePresentationArgs(args: PresentationPhaseArgs): string[] {
-  const problems = validateAlertOptions(resolveAlertOptions(args));
-  const host = args.host ?? Host.Docker;
-  const storage = args.storage ?? Storage.Promscale;
-  if (!Object.values(Host).includes(host))
-    problems.push(`host: "${host}" is not one of ${Object.values(Host).join(", ")}`);
-  if (!Object.values(Storage).includes(storage)) {
-    problems.push(`storage: "${storage}" is not one of ${Object.values(Storage).join(", ")}`);
-  }
-  const fact: Record<Host, [keyof PresentationPhaseArgs, string]> = {
-    [Host.Docker]: ["dockerNetwork", "ShippingPhase.dockerNetwork"],
-    [Host.Kubernetes]: ["kubernetesNamespace", "ShippingPhase.kubernetesNamespace"],
-    [Host.Ec2]: ["instanceId", "ShippingPhase.instanceId"],
-  };
-  if (fact[host] && args[fact[host][0]] === undefined) {
-    problems.push(
-      `${fact[host][0]}: required on host ${host}; pass ${fact[host][1]} so Grafana runs beside the pipeline`,
-    );
-  }
-  if (storage === Storage.Promscale && args.postgres === undefined) {
-    problems.push(
-      "postgres: required with storage promscale; pass ShippingPhase's postgresHost/Port/Database/User/Password",
-    );
-  }
-  if (storage === Storage.Prometheus && args.postgres !== undefined) {
-    problems.push(
-      "postgres: only used with storage promscale (Prometheus has no SQL); remove it or set storage promscale",
-    );
-  }
-  if ((args.alerts?.emails ?? []).length > 0 && args.smtp === undefined) {
-    problems.push(
-      "alerts.emails: Grafana needs a mail relay to send them; set smtp {host, fromAddress, user, password} or remove alerts.emails",
-    );
-  }
-  if (args.smtp && !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(args.smtp.host)) {
-    problems.push(
-      `smtp.host: "${args.smtp.host}" must be host:port, e.g. email-smtp.eu-west-1.amazonaws.com:587`,
-    );
-  }
-  if (args.smtp && !/^[^@\s]+@[^@\s]+$/.test(args.smtp.fromAddress)) {
-    problems.push(`smtp.fromAddress: "${args.smtp.fromAddress}" is not an email address`);
-  }
-  const sslMode = args.postgres?.sslMode;
-  if (sslMode !== undefined && !SSL_MODES.includes(sslMode)) {
-    problems.push(
-      `postgres.sslMode: "${sslMode}" is not one of ${SSL_MODES.join(", ")} (Grafana's PostgreSQL modes)`,
-    );
-  }
-  for (const f of args.functions ?? []) {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(functionNameOf(f))) {
-      problems.push(
-        `functions: "${f}" is not a Lambda function name or ARN (e.g. orders or arn:aws:lambda:…:function:orders)`,
-      );
-    }
-  }
-  const size = args.dataVolumeSizeGb;
-  if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size <= 1000)) {
-    problems.push(`dataVolumeSizeGb: ${size} must be a whole number of GiB between 1 and 1000`);
-  }
-  return problems;
-}
-
-/** The committed dashboard JSON files (generated by `npm run build:dashboards`). */
-export function committedDashboards(): Record<string, string> {
-  // From components/ when run from source, from bin/components/ when compiled.
-  const dir = [path.join(__dirname, "..", "dashboards"), path.join(__dirname, "..", "..", "dashboards")].find(
-    (d) => fs.existsSync(path.join(d, "overview.json")),
-  );
-  if (!dir)
-    throw new Error(
-      `PresentationPhase: dashboards/*.json not found near ${__dirname}; run npm run build:dashboards`,
-    );
-  return Object.fromEntries(
-    fs
-      .readdirSync(dir)
-      .filter((f) => f.endsWith(".json"))
-      .sort()
-      .map((f) => [path.basename(f, ".json"), fs.readFileSync(path.join(dir, f), "utf8")]),
-  );
-}
+export * from "./presentation/args";
 
 export class PresentationPhase extends pulumi.ComponentResource {
   /** URL to open Grafana at (for ec2 without adminCidrs and kubernetes: after port forwarding, see docs/presentation.md). */
