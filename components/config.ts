@@ -3,6 +3,7 @@
 // `validateConfig` is pure: it takes the raw strings Pulumi hands the program and returns a typed
 // config or throws a ConfigError listing every problem, each with the command that fixes it.
 import { z } from "zod";
+import { publicHttpsEndpoint } from "./hosts";
 import { Host, Storage } from "./types";
 
 export const CONFIG_NAMESPACE = "firefly";
@@ -354,19 +355,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Does this host configuration give Firehose a public HTTPS URL on port 443? */
-export function hasPublicHttps(config: Pick<FireflyConfig, "host" | "docker" | "kubernetes">): boolean {
-  switch (config.host) {
-    case Host.Ec2:
-      // An API Gateway HTTP API (or Caddy on the user's domain) fronts the instance.
-      return true;
-    case Host.Kubernetes:
-      return Boolean(config.kubernetes.ingressHost || config.kubernetes.publicUrl);
-    case Host.Docker:
-      return Boolean(config.docker.publicUrl);
-  }
-}
-
 function levenshtein(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -565,7 +553,7 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
 /** Rules that involve more than one setting. */
 function crossChecks(config: FireflyConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.metrics && !hasPublicHttps(config)) {
+  if (config.metrics && !publicHttpsEndpoint(config.host, config).available) {
     const fix =
       config.host === Host.Kubernetes
         ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or set firefly:kubernetes.publicUrl`

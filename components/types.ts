@@ -39,7 +39,7 @@ export interface Ec2Host {
   readonly instanceType?: string;
   /** Subnet to launch into (must route to the internet). Default: a default-VPC subnet. */
   readonly subnetId?: string;
-  /** CIDR blocks allowed to reach Grafana and SSH. Default: none (use SSM Session Manager). */
+  /** CIDR blocks allowed to reach Grafana (HTTPS, port 3000). Default: none (reach it through SSM Session Manager port forwarding). */
   readonly adminCidrs?: string[];
   /** Your domain for the HTTPS front (a certificate is issued for it). Default: none: an API Gateway URL is used. */
   readonly domain?: string;
