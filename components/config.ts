@@ -209,7 +209,7 @@ export const SETTINGS = {
     kind: "object",
     fields: { percent: "10", slowMs: "1000" },
     description:
-      "Tail sampling at the gateway: {percent: share of ordinary traces kept (default 10), slowMs: traces slower than this are always kept (default 1000)}. Errors are always kept.",
+      "Tail sampling at the gateway: {percent: share of ordinary traces kept (default 100: keep all, crash-safe), slowMs: traces slower than this are always kept (default 1000)}. Errors are always kept.",
   },
   docker: {
     schema: dockerSchema,

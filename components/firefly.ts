@@ -16,7 +16,7 @@ import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } fro
 
 /** Tail sampling at the gateway. Errors are always kept. */
 export interface Sampling {
-  /** Share of ordinary traces kept, 0–100. Default: 10. */
+  /** Share of ordinary traces kept, 0–100. Default: 100 (every trace; nothing held in memory, so crash-safe). */
   readonly percent?: number;
   /** Traces at least this long (ms) are always kept. Default: 1000. */
   readonly slowMs?: number;
@@ -43,7 +43,7 @@ export interface FireflyArgs {
   readonly instrumentation?: InstrumentationMode;
   /** Longest time (ms) an invocation waits for its spans to be exported. Default: 500. */
   readonly flushTimeoutMs?: number;
-  /** Tail sampling at the gateway. Default: 10% of ordinary traces, every error and every trace over 1 s. */
+  /** Tail sampling at the gateway. Default: keep every trace. Below 100%, errors and traces over `slowMs` are still kept. */
   readonly sampling?: Sampling;
   /** Alert thresholds and email contact point. Default: the thresholds in `Alerts`, no contact point. */
   readonly alerts?: Alerts;

@@ -36,7 +36,7 @@ export interface ShippingPhaseArgs {
   readonly ec2?: Ec2Host;
   /** Settings for the kubernetes host. Default: the ambient kubeconfig, namespace `firefly`, a LoadBalancer. */
   readonly kubernetes?: KubernetesHost;
-  /** Share of ordinary traces tail sampling keeps, 0–100 (errors and slow traces are always kept). Default: 10. */
+  /** Share of ordinary traces tail sampling keeps, 0–100 (errors and slow traces are always kept). Default: 100 (no tail sampling; crash-safe). */
   readonly samplingPercent?: number;
   /** Traces at least this long (ms) are always kept. Default: 1000. */
   readonly slowTraceMs?: number;

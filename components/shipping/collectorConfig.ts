@@ -89,7 +89,12 @@ export interface CollectorConfigOptions {
   readonly metricsWriteUrl?: string;
   /** OTLP/gRPC `host:port` of the trace store (plaintext, on the host's private network). Default: `defaultStoreEndpoints(storage)`. */
   readonly traceEndpoint?: string;
-  /** Share of ordinary traces kept by tail sampling, 0–100. Default: 10. */
+  /**
+   * Share of ordinary traces kept by tail sampling, 0–100. Default: 100, which keeps every trace and leaves
+   * tail sampling out: then an acknowledged span is on disk before the client hears back, and a crash loses
+   * nothing. Below 100, tail sampling holds spans in memory for `decisionWaitSeconds`, and a crash (SIGKILL,
+   * out-of-memory kill) loses what it held.
+   */
   readonly samplingPercent?: number;
   /** Traces at least this long (ms) are always kept. Default: 1000. */
   readonly slowTraceMs?: number;
@@ -106,7 +111,7 @@ export interface CollectorConfigOptions {
 }
 
 export const COLLECTOR_DEFAULTS = {
-  samplingPercent: 10,
+  samplingPercent: 100,
   slowTraceMs: 1000,
   forceKeepAttribute: "firefly.keep",
   decisionWaitSeconds: 10,
@@ -223,6 +228,35 @@ const CLOUDWATCH_TRANSFORM = {
   ],
 };
 
+function tailSampling(o: Resolved): Record<string, unknown> {
+  return {
+    decision_wait: `${o.decisionWaitSeconds}s`,
+    // Must exceed traces/s × decision_wait, or traces are evicted before any policy (errors included)
+    // runs: 200,000 covers 20,000 traces/s at the default 10 s wait (50,000 overflowed at ~9,000/s).
+    num_traces: 200000,
+    policies: [
+      { name: "errors", type: "status_code", status_code: { status_codes: ["ERROR"] } },
+      { name: "slow", type: "latency", latency: { threshold_ms: o.slowTraceMs } },
+      {
+        name: "force-keep",
+        type: "boolean_attribute",
+        boolean_attribute: { key: o.forceKeepAttribute, value: true },
+      },
+      // Some SDKs can only set string attributes; "true" counts as well.
+      {
+        name: "force-keep-string",
+        type: "string_attribute",
+        string_attribute: { key: o.forceKeepAttribute, values: ["true"] },
+      },
+      {
+        name: "share",
+        type: "probabilistic",
+        probabilistic: { sampling_percentage: o.samplingPercent },
+      },
+    ],
+  };
+}
+
 /** The collector configuration as YAML. Throws CollectorConfigError on bad options, before anything runs. */
 export function renderCollectorConfig(options: CollectorConfigOptions): string {
   return stringify(collectorConfigObject(options), { lineWidth: 0 });
@@ -268,30 +302,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
     processors: {
       memory_limiter: { check_interval: "1s", limit_percentage: 80, spike_limit_percentage: 25 },
       batch: { timeout: "1s", send_batch_size: 1024 },
-      tail_sampling: {
-        decision_wait: `${o.decisionWaitSeconds}s`,
-        num_traces: 50000,
-        policies: [
-          { name: "errors", type: "status_code", status_code: { status_codes: ["ERROR"] } },
-          { name: "slow", type: "latency", latency: { threshold_ms: o.slowTraceMs } },
-          {
-            name: "force-keep",
-            type: "boolean_attribute",
-            boolean_attribute: { key: o.forceKeepAttribute, value: true },
-          },
-          // Some SDKs can only set string attributes; "true" counts as well.
-          {
-            name: "force-keep-string",
-            type: "string_attribute",
-            string_attribute: { key: o.forceKeepAttribute, values: ["true"] },
-          },
-          {
-            name: "share",
-            type: "probabilistic",
-            probabilistic: { sampling_percentage: o.samplingPercent },
-          },
-        ],
-      },
+      ...(o.samplingPercent < 100 ? { tail_sampling: tailSampling(o) } : {}),
       "transform/cloudwatch": CLOUDWATCH_TRANSFORM,
     },
     connectors: {
@@ -317,7 +328,12 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
             ],
           },
         },
-        dimensions: [{ name: "faas.name" }, { name: "faas.trigger" }, { name: "cloud.region" }],
+        dimensions: [
+          { name: "faas.name" },
+          { name: "faas.trigger" },
+          { name: "faas.coldstart" },
+          { name: "cloud.region" },
+        ],
         exemplars: { enabled: true },
         metrics_flush_interval: "15s",
       },
@@ -327,8 +343,16 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         endpoint: o.traceEndpoint,
         tls: { insecure: true },
         // On disk, so queued traces survive a collector restart; retried without a deadline, so a
-        // store outage of any length loses nothing as long as the queue has room.
-        sending_queue: { enabled: true, storage: "file_storage", queue_size: 10000, num_consumers: 4 },
+        // store outage of any length loses nothing as long as the queue has room. Batching happens here,
+        // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
+        sending_queue: {
+          enabled: true,
+          storage: "file_storage",
+          sizer: "items",
+          queue_size: 500000,
+          num_consumers: 4,
+          batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
+        },
         retry_on_failure: {
           enabled: true,
           initial_interval: "5s",
@@ -378,7 +402,8 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       pipelines: {
         traces: {
           receivers: ["otlp"],
-          processors: ["memory_limiter", "tail_sampling", "batch"],
+          // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
+          processors: o.samplingPercent < 100 ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
           exporters: ["otlp_grpc/traces"],
         },
         "traces/spanmetrics": {

@@ -85,7 +85,16 @@ describe("collector config (renderer)", () => {
     assert.deepEqual(byType.boolean_attribute.boolean_attribute, { key: "keep.me", value: true });
     assert.deepEqual(byType.string_attribute.string_attribute, { key: "keep.me", values: ["true"] });
     assert.equal(byType.probabilistic.probabilistic.sampling_percentage, 25);
-    assert.deepEqual(c.service.pipelines.traces.processors, ["memory_limiter", "tail_sampling", "batch"]);
+    assert.deepEqual(c.service.pipelines.traces.processors, ["memory_limiter", "tail_sampling"]);
+    assert.ok(c.processors.tail_sampling.num_traces >= 20000 * 10, "room for 20,000 traces/s over the wait");
+  });
+
+  it("keeps every trace by default with nothing holding acknowledged spans before the on-disk queue", () => {
+    assert.equal(config.processors.tail_sampling, undefined, "no tail sampling at 100 %");
+    assert.deepEqual(config.service.pipelines.traces.processors, ["memory_limiter"]);
+    const queue = config.exporters["otlp_grpc/traces"].sending_queue;
+    assert.equal(queue.storage, "file_storage");
+    assert.ok(queue.batch, "batching happens in the queue, after the write to disk");
   });
 
   it("computes span metrics from every span, before sampling, per function and operation", () => {
@@ -254,10 +263,12 @@ describe("collector config (the real binary)", () => {
 
   for (const storage of Object.values(Storage)) {
     for (const bindAddress of ["0.0.0.0", "127.0.0.1"]) {
-      it(`validates for ${storage} storage bound to ${bindAddress}`, () => {
-        const result = validate(renderCollectorConfig({ storage, bindAddress }), secrets);
-        assert.equal(result.status, 0, result.stderr);
-      });
+      for (const samplingPercent of [100, 10]) {
+        it(`validates for ${storage} storage bound to ${bindAddress}, sampling ${samplingPercent} %`, () => {
+          const result = validate(renderCollectorConfig({ storage, bindAddress, samplingPercent }), secrets);
+          assert.equal(result.status, 0, result.stderr);
+        });
+      }
     }
   }
 
