@@ -10,16 +10,27 @@ import { DASHBOARD_UIDS, finish, fireflyDashboard, graph } from "./panels";
 
 const RANGE = "$__rate_interval";
 const SIGNAL_TITLES: Record<Signal, string> = { spans: "Spans", metric_points: "Metric points" };
+// The awsfirehose receiver keeps no receiver counters of its own (seen on the running collector).
+const IN_NOTES: Record<Signal, string> = {
+  spans: "OTLP from the Lambda layer.",
+  metric_points:
+    "OTLP only (functions' metrics and the collector's own). The Firehose receiver counts nothing itself: CloudWatch metrics show as sent by prometheusremotewrite/cloudwatch.",
+};
 
 function signalPanels(signal: Signal) {
   const q = pipelineQueries(signal, RANGE);
   const title = SIGNAL_TITLES[signal];
   return [
-    graph(`${title} in (per second)`, "short", [
-      { expr: q.accepted, legend: "accepted by {{receiver}}" },
-      { expr: q.refused, legend: "refused by {{receiver}}" },
-      { expr: q.failed, legend: "failed in {{receiver}}" },
-    ]),
+    graph(
+      `${title} in (per second)`,
+      "short",
+      [
+        { expr: q.accepted, legend: "accepted by {{receiver}}" },
+        { expr: q.refused, legend: "refused by {{receiver}}" },
+        { expr: q.failed, legend: "failed in {{receiver}}" },
+      ],
+      IN_NOTES[signal],
+    ),
     graph(`${title} out (per second)`, "short", [
       { expr: q.sent, legend: "sent by {{exporter}}" },
       { expr: q.sendFailed, legend: "failed in {{exporter}}" },

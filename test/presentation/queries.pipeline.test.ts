@@ -104,8 +104,14 @@ describe("dashboard and alert queries against the local pipeline", function () {
     await waitForSamples(prom, calls, { timeoutMs: 60_000 });
     await runEnvironment(local, 3, 1);
     await waitForSamples(prom, `increase(${calls}[4m]) > 0`, { timeoutMs: 60_000 });
-    // The collector's own counters are pushed every 15 s: rates need two samples after the spans.
-    await waitForSamples(prom, "rate(otelcol_receiver_accepted_spans_total[4m]) > 0", { timeoutMs: 60_000 });
+    // The collector's own counters are pushed every 15 s, each first appearing one push after it is
+    // created: rates need two samples, for spans and for metric points alike.
+    for (const counter of [
+      "otelcol_receiver_accepted_spans_total",
+      "otelcol_receiver_accepted_metric_points_total",
+    ]) {
+      await waitForSamples(prom, `rate(${counter}[4m]) > 0`, { timeoutMs: 90_000 });
+    }
   });
 
   it("per-function CloudWatch queries count the function once: not its alias, not the account", async () => {
