@@ -139,7 +139,7 @@ describe("dashboard and alert queries against the local pipeline", function () {
     );
   });
 
-  it("alert conditions hold as the test data says: errors and throttles fire, p99 and silence do not", async () => {
+  it("alert conditions hold as the test data says: errors, throttles, cold starts fire; p99, silence do not", async () => {
     const rules = alertRules({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { [FN]: 3000 } });
     const value = async (uid: string) => {
       const rule = rules.find((r) => r.uid === uid)!;
@@ -150,6 +150,9 @@ describe("dashboard and alert queries against the local pipeline", function () {
     };
     assert.deepEqual(await value("firefly-error-rate"), { value: (100 * ERRORS) / INVOCATIONS, fires: true });
     assert.equal((await value("firefly-throttles")).fires, true);
+    // Two environments of three invocations each: two cold starts in six.
+    const coldStarts = await value("firefly-cold-start-rate");
+    assert.ok(Math.abs(coldStarts.value - 100 / 3) < 0.01 && coldStarts.fires, JSON.stringify(coldStarts));
     // Durations 20…115 ms against a 3 s timeout.
     assert.deepEqual(await value("firefly-p99-near-timeout"), { value: 115 / 3000, fires: false });
     assert.deepEqual(await value("firefly-pipeline-silent"), { value: 0, fires: false });
