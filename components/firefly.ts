@@ -181,6 +181,8 @@ export class Firefly extends pulumi.ComponentResource {
         adminPassword: args.grafanaAdminPassword,
         alerts: args.alerts,
         smtp: args.smtp,
+        // Their timeouts (read from AWS) set the p99-near-timeout alert.
+        functions: args.functions,
       },
       { parent: this },
     );

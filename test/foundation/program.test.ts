@@ -70,6 +70,12 @@ function installMocks() {
             return { id: "vpc-default", cidrBlock: "172.31.0.0/16" };
           case "aws:ec2/getSubnets:getSubnets":
             return { ids: ["subnet-aaaa"] };
+          case "aws:lambda/getFunction:getFunction":
+            return {
+              functionName: args.inputs.functionName,
+              timeout: 30,
+              arn: `arn:aws:lambda:eu-west-1:123456789012:function:${args.inputs.functionName}`,
+            };
           case "aws:ec2/getSubnet:getSubnet":
           case "aws:ec2/getInstance:getInstance":
             return {
