@@ -113,12 +113,23 @@ export function rows(r: BenchResults): Row[] {
     if (prod) {
       // num_traces bounds how many traces tail sampling holds through its decision wait; beyond that
       // it drops traces undecided, error traces included.
-      out.push({
-        figure: "Gateway production tail sampling: traces decided (kept) / dropped before a decision",
-        value: `${prod.tracesSampled + prod.tracesNotSampled} (${prod.tracesSampled}) / ${prod.tracesDroppedTooEarly}`,
-        target: "none dropped",
-        met: yes(prod.tracesDroppedTooEarly === 0),
-      });
+      const decided = prod.tracesSampled + prod.tracesNotSampled;
+      // The default configuration keeps every trace and has no tail sampling: then there is nothing to judge.
+      out.push(
+        decided + prod.tracesDroppedTooEarly === 0
+          ? {
+              figure: "Gateway production tail sampling",
+              value: "off (default sampling 100 %: spans go straight to the on-disk queue)",
+              target: "",
+              met: "—",
+            }
+          : {
+              figure: "Gateway production tail sampling: traces decided (kept) / dropped before a decision",
+              value: `${decided} (${prod.tracesSampled}) / ${prod.tracesDroppedTooEarly}`,
+              target: "none dropped",
+              met: yes(prod.tracesDroppedTooEarly === 0),
+            },
+      );
     }
     out.push({
       figure: "Gateway production ÷ pass-through, rates reached: spans / Firehose records",
