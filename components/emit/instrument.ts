@@ -4,6 +4,7 @@
 // already had, and refuses (rather than overwrites) when the function already sets one of Firefly's
 // wiring variables to something else. `restoreConfiguration` is its inverse for `pulumi destroy`.
 
+import { SAMPLERS } from "../../layer/src/samplers";
 // Type-only: this module is serialized into the existing-function provider, and capturing the config
 // module (zod and all) by value breaks that serialization.
 import type { InstrumentationMode } from "../config";
@@ -24,16 +25,6 @@ export const MAX_ENV_BYTES = 4096;
 /** Tag that opts a function in the same program out of instrumentation. */
 export const OPT_OUT_TAG = "firefly:instrument";
 
-/** The OpenTelemetry samplers the layer implements (`OTEL_TRACES_SAMPLER`). */
-export const SAMPLERS = [
-  "always_on",
-  "always_off",
-  "traceidratio",
-  "parentbased_always_on",
-  "parentbased_always_off",
-  "parentbased_traceidratio",
-];
-
 /**
  * Check the sampler and flush settings before anything is created. The layer falls back to its defaults
  * on bad values (a function must not break over a setting), so a typo here would otherwise go unnoticed.
@@ -43,7 +34,7 @@ export function validateInstrumentationOptions(o: {
   samplerArg?: string;
   flushTimeoutMs?: number;
 }): void {
-  if (o.sampler !== undefined && !SAMPLERS.includes(o.sampler)) {
+  if (o.sampler !== undefined && !(SAMPLERS as readonly string[]).includes(o.sampler)) {
     throw new Error(`EmitPhase sampler ${JSON.stringify(o.sampler)} is not one of ${SAMPLERS.join(", ")}.`);
   }
   if (o.samplerArg !== undefined) {

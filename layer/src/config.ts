@@ -2,6 +2,9 @@
 // reports what it could not honour as warnings instead of throwing (a bad setting must not break the
 // function; it falls back to the default and says so in the function's log).
 import { parseKeyPairsIntoRecord } from "@opentelemetry/core";
+import { SAMPLERS, type SamplerName } from "./samplers";
+
+export type { SamplerName };
 
 /** Defaults, documented in docs/layer.md. */
 export const DEFAULTS = {
@@ -13,21 +16,6 @@ export const DEFAULTS = {
 } as const;
 
 export type Protocol = "http/protobuf" | "http/json";
-export type SamplerName =
-  | "always_on"
-  | "always_off"
-  | "traceidratio"
-  | "parentbased_always_on"
-  | "parentbased_always_off"
-  | "parentbased_traceidratio";
-const SAMPLERS: readonly SamplerName[] = [
-  "always_on",
-  "always_off",
-  "traceidratio",
-  "parentbased_always_on",
-  "parentbased_always_off",
-  "parentbased_traceidratio",
-];
 
 export interface LayerConfig {
   readonly tracesUrl: string;
