@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as events from "./events";
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from "./otlp";
-import { type LambdaFunction, type LayerMode, startFunction } from "./runtime";
+import {
+  type InvokeApi,
+  type LambdaFunction,
+  type LayerMode,
+  startFunction,
+  startInvokeApi,
+} from "./runtime";
 
 const FN = path.join(__dirname, "fixtures/fn");
 const ESM = path.join(__dirname, "fixtures/esm");
@@ -253,31 +259,13 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
   });
 
   describe("caller → callee through the AWS SDK plugin", () => {
-    let invokeApi: http.Server;
+    let invokeApi: InvokeApi;
     let callee: LambdaFunction;
     beforeEach(async () => {
       callee = await start("redirect", "index.handler", {}, FN, "callee");
-      // Lambda's Invoke API, forwarding to the callee: ClientContext header → Lambda-Runtime-Client-Context.
-      invokeApi = http.createServer((req, res) => {
-        let body = "";
-        req.on("data", (c) => (body += c));
-        req.on("end", async () => {
-          const header = req.headers["x-amz-client-context"];
-          const clientContext = header
-            ? JSON.parse(Buffer.from(String(header), "base64").toString())
-            : undefined;
-          const asynchronous = req.headers["x-amz-invocation-type"] === "Event";
-          const done = callee.invoke(JSON.parse(body || "{}"), { clientContext });
-          if (!asynchronous) await done;
-          res.writeHead(asynchronous ? 202 : 200, { "content-type": "application/json" }).end("{}");
-        });
-      });
-      await new Promise<void>((r) => invokeApi.listen(0, "127.0.0.1", r));
+      invokeApi = await startInvokeApi(callee);
     });
-    afterEach(() => {
-      invokeApi.closeAllConnections();
-      invokeApi.close();
-    });
+    afterEach(() => invokeApi.close());
 
     for (const asynchronous of [false, true]) {
       it(`${asynchronous ? "asynchronous (Event, payload)" : "synchronous (ClientContext)"}: the callee's span is a child of the caller's call`, async () => {
@@ -285,7 +273,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
           "wrapper",
           "caller.handler",
           {
-            FIXTURE_LAMBDA_ENDPOINT: `http://127.0.0.1:${(invokeApi.address() as AddressInfo).port}`,
+            FIXTURE_LAMBDA_ENDPOINT: invokeApi.url,
             AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
             AWS_SECRET_ACCESS_KEY: "secret",
           },

@@ -24,6 +24,11 @@
  *   fn.exited           whether the runtime process has exited (invocations then resolve with
  *                       errorType "Runtime.ExitError")
  *   fn.stop(): Promise<void>  kills the runtime process and closes the server
+ *   startInvokeApi(callee: LambdaFunction): Promise<InvokeApi>
+ *       Lambda's Invoke API in front of a started function, on loopback, for the AWS SDK's
+ *       `endpoint`: the X-Amz-Client-Context header becomes the callee's client context; an
+ *       `InvocationType: Event` call is answered 202 at once, a synchronous one 200 after the callee ran.
+ *       api.url, api.close()
  * Each function gets its own server and process, so many can run side by side.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -284,5 +289,34 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
       });
     },
     stop,
+  };
+}
+
+export interface InvokeApi {
+  /** Base URL to give the AWS SDK's Lambda client as its endpoint. */
+  url: string;
+  close(): void;
+}
+
+export async function startInvokeApi(callee: LambdaFunction): Promise<InvokeApi> {
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", async () => {
+      const header = req.headers["x-amz-client-context"];
+      const clientContext = header ? JSON.parse(Buffer.from(String(header), "base64").toString()) : undefined;
+      const asynchronous = req.headers["x-amz-invocation-type"] === "Event";
+      const done = callee.invoke(JSON.parse(body || "{}"), { clientContext });
+      if (!asynchronous) await done;
+      res.writeHead(asynchronous ? 202 : 200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close() {
+      server.closeAllConnections();
+      server.close();
+    },
   };
 }

@@ -4,10 +4,14 @@
 import * as assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
-import { LAYER_ZIP, type LambdaFunction, startFunction } from "../layer/runtime";
+import {
+  type InvokeApi,
+  LAYER_ZIP,
+  type LambdaFunction,
+  startFunction,
+  startInvokeApi,
+} from "../layer/runtime";
 import { ensureLocalPipeline, type LocalPipeline } from "./local";
 import { callChain, newTraceId, sendTrace } from "./otlp";
 import { type JaegerTrace, jaegerFindTraces, jaegerTrace, waitForSamples, waitForTrace } from "./query";
@@ -120,13 +124,12 @@ describe("pipeline: OTLP traces → Jaeger", function () {
 
   describe("through the real layer (aws-lambda-ric, built zip)", () => {
     const running: LambdaFunction[] = [];
-    let invokeApi: http.Server | undefined;
+    let invokeApi: InvokeApi | undefined;
     before(() => {
       if (!fs.existsSync(LAYER_ZIP))
         throw new Error(`${LAYER_ZIP} is missing; build it with \`npm run build:layer\``);
     });
     after(async () => {
-      invokeApi?.closeAllConnections();
       invokeApi?.close();
       await Promise.all(running.splice(0).map((f) => f.stop()));
     });
@@ -146,21 +149,7 @@ describe("pipeline: OTLP traces → Jaeger", function () {
         functionName: calleeName,
       });
       running.push(callee);
-      // Lambda's Invoke API in front of the callee: the ClientContext header becomes the runtime's client context.
-      const server = http.createServer((req, res) => {
-        let body = "";
-        req.on("data", (c) => (body += c));
-        req.on("end", async () => {
-          const header = req.headers["x-amz-client-context"];
-          const clientContext = header
-            ? JSON.parse(Buffer.from(String(header), "base64").toString())
-            : undefined;
-          await callee.invoke(JSON.parse(body || "{}"), { clientContext });
-          res.writeHead(200, { "content-type": "application/json" }).end("{}");
-        });
-      });
-      invokeApi = server;
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      invokeApi = await startInvokeApi(callee);
       const callerName = unique("caller");
       const caller = await startFunction({
         mode: "wrapper",
@@ -169,7 +158,7 @@ describe("pipeline: OTLP traces → Jaeger", function () {
         functionName: callerName,
         env: {
           ...env,
-          FIXTURE_LAMBDA_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          FIXTURE_LAMBDA_ENDPOINT: invokeApi.url,
           AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
           AWS_SECRET_ACCESS_KEY: "secret",
         },
