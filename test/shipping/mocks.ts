@@ -17,7 +17,15 @@ export const API_ENDPOINT = "https://abc123.execute-api.eu-west-1.amazonaws.com"
 /** Generated secrets are recognisable, so the tests can look for them in plain text. */
 export const generatedSecret = (name: string) => `GEN${name.replace(/[^a-z0-9]/gi, "")}SECRET`;
 
-export function installMocks() {
+/** What a test adds to these mocks: outputs for more resource types, answers to more invokes. */
+export interface MockExtras {
+  /** Outputs to merge over the defaults for a resource; undefined adds none. */
+  state?: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | undefined;
+  /** The answer to an invoke the defaults do not know; undefined falls through to them. */
+  call?: (args: pulumi.runtime.MockCallArgs) => Record<string, unknown> | undefined;
+}
+
+export function installMocks(extras: MockExtras = {}) {
   recorded.length = 0;
   pulumi.runtime.setMocks(
     {
@@ -49,9 +57,11 @@ export function installMocks() {
             }
             break;
         }
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...extra, ...extras.state?.(args) } };
       },
       call(args) {
+        const answer = extras.call?.(args);
+        if (answer) return answer;
         switch (args.token) {
           case "aws:index/getRegion:getRegion":
             return { region: "eu-west-1", name: "eu-west-1" };
