@@ -3,9 +3,4 @@
 # rendered Caddyfile and run it on loopback. ~100 s from a cold module cache on 2 cores; skipped when
 # the binary exists.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-out="$PWD/.firefly/tools/caddy-$(sed -n 's#^require github.com/caddyserver/caddy/v2 ##p' test/hosts/caddycheck/go.mod)"
-[[ -x "$out" ]] && exit 0
-mkdir -p "$(dirname "$out")"
-(cd test/hosts/caddycheck && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out.tmp" .)
-mv "$out.tmp" "$out"
+exec "$(dirname "$0")/../go-tool.sh" test/hosts/caddycheck github.com/caddyserver/caddy/v2 caddy -ldflags "-s -w"
