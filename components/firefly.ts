@@ -61,35 +61,35 @@ export interface FireflyArgs {
   readonly layerZipPath?: string;
 }
 
-const SECRET_ARGS = ["grafanaAdminPassword", "otlpToken", "firehoseAccessKey", "databasePassword"] as const;
+/** Values known now: Outputs and promises resolve only at deployment, so validation leaves them out. */
+const known = (v: unknown) => v !== undefined && !pulumi.Output.isInstance(v) && !(v instanceof Promise);
 
 /**
  * Validate component args with the same rules as stack config, so a program using the component gets the
  * same errors the `firefly` program gives; only the fix line speaks in args instead of `pulumi config`.
  */
 export function validateFireflyArgs(args: FireflyArgs): void {
+  // Args carry the mail relay's password inside `smtp`; stack config keeps it apart as a secret.
+  const { smtp, ...rest } = args;
+  const given: Record<string, unknown> = {
+    ...rest,
+    smtp: smtp && { host: smtp.host, user: smtp.user, fromAddress: smtp.fromAddress },
+    smtpPassword: smtp?.password,
+  };
   const values: Record<string, string> = {};
-  const plain = [
-    "host",
-    "storage",
-    "functions",
-    "metrics",
-    "metricNames",
-    "instrumentation",
-    "flushTimeoutMs",
-  ];
-  for (const key of [...plain, "sampling", "docker", "ec2", "kubernetes", "alerts", "smtp"]) {
-    const v = (args as Record<string, unknown>)[key];
-    if (v === undefined) continue;
-    values[key] =
-      typeof v === "string" && (key === "host" || key === "storage" || key === "instrumentation")
-        ? v
-        : JSON.stringify(v);
+  const secretKeys = new Set<string>();
+  for (const [key, setting] of Object.entries(SETTINGS) as [string, { kind: string; secret?: boolean }][]) {
+    const v = given[key];
+    if (!known(v)) continue;
+    if (setting.secret) secretKeys.add(key);
+    const structured =
+      typeof v === "object" && v !== null && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).filter(([, x]) => known(x)))
+        : v;
+    values[key] = setting.kind === "string" ? String(v) : JSON.stringify(structured);
   }
-  // Secrets may be Outputs (unknown until deployment); plain strings are checked like stack secrets.
-  for (const key of SECRET_ARGS) if (typeof args[key] === "string") values[key] = args[key] as string;
   try {
-    validateConfig({ values, secretKeys: new Set(SECRET_ARGS) });
+    validateConfig({ values, secretKeys });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(err.problems.map(asArgsProblem));

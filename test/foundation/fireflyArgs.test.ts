@@ -1,0 +1,42 @@
+// The Firefly component validates its args with the stack-config rules, worded for args.
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../components/config";
+import { validateFireflyArgs } from "../../components/firefly";
+import { Host } from "../../components/types";
+
+describe("Firefly component args", () => {
+  it("accepts values only known at deployment (Outputs) and the mail relay password inside smtp", () => {
+    validateFireflyArgs({
+      host: Host.Kubernetes,
+      kubernetes: { kubeconfig: pulumi.output("apiVersion: v1"), namespace: "obs" },
+      alerts: { emails: ["oncall@example.com"] },
+      smtp: {
+        host: "smtp.example.com:587",
+        fromAddress: "grafana@example.com",
+        password: pulumi.secret("pw"),
+      },
+      otlpToken: pulumi.secret("a-token-that-is-only-known-later"),
+    });
+  });
+
+  it("refuses bad args with the stack-config rules, the fix worded for args", () => {
+    assert.throws(
+      () => validateFireflyArgs({ host: "lambda" as Host, ec2: { instanceType: "t4g.small" } }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const byKey = Object.fromEntries(err.problems.map((p) => [p.key, p.fix]));
+        assert.equal(byKey["args.host"], "set args.host to docker");
+        assert.equal(byKey["args.ec2.instanceType"], "set args.ec2.instanceType to t3.medium");
+        return true;
+      },
+    );
+  });
+
+  it("checks secrets given as plain strings like stack secrets", () => {
+    assert.throws(
+      () => validateFireflyArgs({ otlpToken: "short" }),
+      /args\.otlpToken: must be at least 32 characters/,
+    );
+  });
+});
