@@ -67,5 +67,6 @@ export const otlpToken = firefly.otlpToken;
 export const firehoseUrl = firefly.firehoseUrl;
 export const layerArn = firefly.layerArn;
 export const instrumentedFunctions = firefly.instrumentedFunctions;
+export const skippedFunctions = firefly.skippedFunctions;
 export const deliveryStreamArn = firefly.deliveryStreamArn;
 export const metricStreamName = firefly.metricStreamName;

@@ -101,8 +101,10 @@ export function functionResourceNames(functions: readonly string[]): string[] {
 export class EmitPhase extends pulumi.ComponentResource {
   /** Versioned ARN of the published Firefly layer. */
   public readonly layerArn: pulumi.Output<string>;
-  /** ARNs of the existing functions that were instrumented (skipped ones are reported as warnings). */
+  /** ARNs of the existing functions that were instrumented. */
   public readonly instrumentedFunctions: pulumi.Output<string[]>;
+  /** Existing functions left uninstrumented, ARN → why (image package, non-Node.js runtime…). */
+  public readonly skippedFunctions: pulumi.Output<Record<string, string>>;
   /** ARN of the Firehose delivery stream, when metrics are on. */
   public readonly deliveryStreamArn: pulumi.Output<string | undefined>;
   /** Name of the CloudWatch Metric Stream, when metrics are on. */
@@ -155,14 +157,14 @@ export class EmitPhase extends pulumi.ComponentResource {
           { parent: this },
         ),
     );
-    this.instrumentedFunctions = pulumi
-      .all(instrumented.map((f) => pulumi.all([f.functionArn, f.skipped])))
-      .apply((results) => {
-        for (const [arn, why] of results) {
-          if (why) pulumi.log.warn(`Firefly leaves Lambda function ${arn} uninstrumented: ${why}.`, this);
-        }
-        return results.filter(([, why]) => !why).map(([arn]) => arn);
-      });
+    const outcomes = pulumi.all(instrumented.map((f) => pulumi.all([f.functionArn, f.skipped])));
+    this.instrumentedFunctions = outcomes.apply((results) => {
+      for (const [arn, why] of results) {
+        if (why) pulumi.log.warn(`Firefly leaves Lambda function ${arn} uninstrumented: ${why}.`, this);
+      }
+      return results.filter(([, why]) => !why).map(([arn]) => arn);
+    });
+    this.skippedFunctions = outcomes.apply((results) => Object.fromEntries(results.filter(([, why]) => why)));
 
     const delivery = metrics
       ? createMetricsDelivery(
@@ -178,6 +180,7 @@ export class EmitPhase extends pulumi.ComponentResource {
     this.registerOutputs({
       layerArn: this.layerArn,
       instrumentedFunctions: this.instrumentedFunctions,
+      skippedFunctions: this.skippedFunctions,
       deliveryStreamArn: this.deliveryStreamArn,
       metricStreamName: this.metricStreamName,
     });

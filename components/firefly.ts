@@ -124,6 +124,8 @@ export class Firefly extends pulumi.ComponentResource {
   public readonly layerArn: pulumi.Output<string>;
   /** Existing functions instrumented by this stack. */
   public readonly instrumentedFunctions: pulumi.Output<string[]>;
+  /** Existing functions left uninstrumented, ARN → why. */
+  public readonly skippedFunctions: pulumi.Output<Record<string, string>>;
   /** Firehose delivery stream ARN, when `metrics` is on. */
   public readonly deliveryStreamArn: pulumi.Output<string | undefined>;
   /** CloudWatch Metric Stream name, when `metrics` is on. */
@@ -213,6 +215,7 @@ export class Firefly extends pulumi.ComponentResource {
     this.jaegerUrl = shipping.jaegerUrl;
     this.layerArn = emit.layerArn;
     this.instrumentedFunctions = emit.instrumentedFunctions;
+    this.skippedFunctions = emit.skippedFunctions;
     this.deliveryStreamArn = emit.deliveryStreamArn;
     this.metricStreamName = emit.metricStreamName;
 
@@ -226,6 +229,7 @@ export class Firefly extends pulumi.ComponentResource {
       jaegerUrl: this.jaegerUrl,
       layerArn: this.layerArn,
       instrumentedFunctions: this.instrumentedFunctions,
+      skippedFunctions: this.skippedFunctions,
       deliveryStreamArn: this.deliveryStreamArn,
       metricStreamName: this.metricStreamName,
     });

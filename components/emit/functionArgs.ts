@@ -37,6 +37,14 @@ function precheckLayers(functionName: string, layers: unknown, layerArn: unknown
   mergeLayers(functionName, layers, typeof layerArn === "string" ? layerArn : "firefly-layer-not-yet-known");
 }
 
+/** How a warning names a function whose args carry no plain name (the resource name is not in its args). */
+export function describeFunction(args: aws.lambda.FunctionArgs): string {
+  if (typeof args.name === "string") return args.name;
+  const handler = typeof args.handler === "string" ? ` with handler "${args.handler}"` : "";
+  const runtime = typeof args.runtime === "string" ? ` on ${args.runtime}` : "";
+  return `(a function${handler}${runtime}: pass its resource name as instrumentFunctionArgs' third argument to name it here)`;
+}
+
 /**
  * Return `args` with the Firefly layer, handler redirection (or exec wrapper) and env vars merged in.
  * Existing env vars and layers are kept; a function that already sets one of Firefly's wiring variables
@@ -46,7 +54,7 @@ function precheckLayers(functionName: string, layers: unknown, layerArn: unknown
 export function instrumentFunctionArgs(
   args: aws.lambda.FunctionArgs,
   settings: InstrumentationInputs,
-  functionName: string = typeof args.name === "string" ? args.name : "(unnamed)",
+  functionName: string = describeFunction(args),
   onSkip: SkipReporter = warn,
 ): aws.lambda.FunctionArgs {
   const skip = skipReason(args.runtime, args.packageType ?? "Zip");

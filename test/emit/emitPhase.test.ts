@@ -169,6 +169,11 @@ describe("EmitPhase (Pulumi mocks)", () => {
         warnings.some((w) => /legacy-python uninstrumented: its runtime python3\.12 is not Node\.js/.test(w)),
         `warnings: ${warnings}`,
       );
+      const skipped = await value(emit.skippedFunctions);
+      assert.deepEqual(Object.keys(skipped), [
+        `arn:${PARTITION}:lambda:${REGION}:${ACCOUNT}:function:legacy-python`,
+      ]);
+      assert.match(Object.values(skipped)[0], /its runtime python3\.12 is not Node\.js/);
     });
 
     it("streams only the chosen AWS/Lambda metrics, with p50/p90/p99 for Duration, in the collector's format", async () => {
@@ -319,6 +324,7 @@ describe("EmitPhase (Pulumi mocks)", () => {
       assert.equal(await value(emit.deliveryStreamArn), undefined);
       assert.equal(await value(emit.metricStreamName), undefined);
       assert.deepEqual(await value(emit.instrumentedFunctions), []);
+      assert.deepEqual(await value(emit.skippedFunctions), {});
       const created = registered.slice(before).map((r) => r.type);
       assert.deepEqual(created, ["firefly:index:EmitPhase", "aws:lambda/layerVersion:LayerVersion"]);
     });

@@ -119,6 +119,16 @@ describe("instrumenting functions in the same program", () => {
     ]);
   });
 
+  it('names a function without a plain name by its handler and runtime, not as "(unnamed)"', () => {
+    const warnings: string[] = [];
+    const python = { runtime: "python3.12", handler: "app.handler", role: "r" };
+    m.instrumentFunctionArgs(python, settings(), undefined, (w) => warnings.push(w));
+    assert.deepEqual(warnings, [
+      'Firefly leaves Lambda function (a function with handler "app.handler" on python3.12: pass its resource name as instrumentFunctionArgs\' third argument to name it here) uninstrumented: its runtime python3.12 is not Node.js, and the Firefly layer only instruments Node.js.',
+    ]);
+    assert.equal(m.describeFunction({ ...python, name: "billing" }), "billing");
+  });
+
   describe("the stack transform's logic", () => {
     // Props as the transform receives them: deserialized, secrets as RPC wrappers.
     const props = () => ({
