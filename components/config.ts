@@ -3,7 +3,7 @@
 // `validateConfig` is pure: it takes the raw strings Pulumi hands the program and returns a typed
 // config or throws a ConfigError listing every problem, each with the command that fixes it.
 import { z } from "zod";
-import { publicHttpsEndpoint } from "./hosts";
+import { publicHttpsEndpoint } from "./hosts/profiles";
 import { Host, Storage } from "./types";
 
 export const CONFIG_NAMESPACE = "firefly";

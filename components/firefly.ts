@@ -10,6 +10,7 @@ import {
   validateConfig,
 } from "./config";
 import { EmitPhase } from "./emit";
+import { hostProfile, settingsFor } from "./hosts/profiles";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
@@ -138,12 +139,8 @@ export class Firefly extends pulumi.ComponentResource {
     const host = args.host ?? Host.Docker;
     const storage = args.storage ?? Storage.Promscale;
     // Only the chosen host's settings travel on: the phases refuse settings for another host.
-    const hostArgs = {
-      host,
-      docker: host === Host.Docker ? args.docker : undefined,
-      ec2: host === Host.Ec2 ? args.ec2 : undefined,
-      kubernetes: host === Host.Kubernetes ? args.kubernetes : undefined,
-    };
+    const hostArgs = { host, ...settingsFor(host, args) };
+    const placementFact = hostProfile(host).placementFact.field;
 
     const shipping = new ShippingPhase(
       `${name}-shipping`,
@@ -165,9 +162,8 @@ export class Firefly extends pulumi.ComponentResource {
       {
         ...hostArgs,
         storage,
-        dockerNetwork: host === Host.Docker ? required(shipping.dockerNetwork) : undefined,
-        kubernetesNamespace: host === Host.Kubernetes ? required(shipping.kubernetesNamespace) : undefined,
-        instanceId: host === Host.Ec2 ? required(shipping.instanceId) : undefined,
+        // Grafana lands beside the pipeline: the one placement fact this host hands on.
+        [placementFact]: required(shipping[placementFact]),
         prometheusUrl: shipping.prometheusUrl,
         jaegerUrl: shipping.jaegerUrl,
         postgres:

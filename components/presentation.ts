@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { deployServices, type ServiceTarget } from "./hosts";
+import { hostAdapter } from "./hosts/registry";
 import { renderAlerting, validateAlertOptions } from "./presentation/alerts";
 import {
   committedDashboards,
@@ -64,7 +64,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
         }),
       );
 
-    this.grafanaUrl = this.url(name, args, certificate !== undefined);
+    this.grafanaUrl = this.url(args, certificate !== undefined);
     const service = grafanaService({
       datasources,
       alerting: this.timeouts(args).apply((timeouts) => {
@@ -83,15 +83,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
       rootUrl: this.grafanaUrl,
       dataVolumeSizeGb: args.dataVolumeSizeGb,
     });
-    const target: ServiceTarget = {
-      host,
-      docker: args.docker,
-      dockerNetwork: args.dockerNetwork,
-      kubernetes: args.kubernetes,
-      kubernetesNamespace: args.kubernetesNamespace,
-      instanceId: args.instanceId,
-    };
-    deployServices(`${name}-grafana`, target, [service], { parent: this });
+    hostAdapter(host).placeBeside(`${name}-grafana`, { ...this.beside(args), services: [service] });
 
     this.grafanaAdminUser = pulumi.output(GRAFANA_ADMIN_USER);
     this.grafanaAdminPassword = adminPassword;
@@ -137,22 +129,24 @@ export class PresentationPhase extends pulumi.ComponentResource {
     return { certificate: cert.certPem, privateKey: pulumi.secret(key.privateKeyPem) };
   }
 
-  private url(name: string, args: PresentationPhaseArgs, https: boolean): pulumi.Output<string> {
-    const scheme = https ? "https" : "http";
-    const local = pulumi.output(`${scheme}://localhost:${GRAFANA_PORT}`);
-    switch (args.host ?? Host.Docker) {
-      case Host.Docker: {
-        const bind = args.docker?.bindAddress ?? "127.0.0.1";
-        return pulumi.output(`${scheme}://${bind.includes(":") ? `[${bind}]` : bind}:${GRAFANA_PORT}`);
-      }
-      case Host.Ec2: {
-        if (!grafanaIsPublic(args)) return local;
-        const instance = aws.ec2.getInstanceOutput({ instanceId: args.instanceId! }, { parent: this });
-        return pulumi.interpolate`${scheme}://${instance.publicIp}:${GRAFANA_PORT}`;
-      }
-      case Host.Kubernetes:
-        return local;
-    }
-    throw new Error(`PresentationPhase ${name}: unknown host`);
+  // Grafana goes where the ShippingPhase put the pipeline: the same settings and placement facts.
+  private beside(args: PresentationPhaseArgs) {
+    return {
+      settings: { docker: args.docker, ec2: args.ec2, kubernetes: args.kubernetes },
+      placement: {
+        dockerNetwork: args.dockerNetwork,
+        kubernetesNamespace: args.kubernetesNamespace,
+        instanceId: args.instanceId,
+      },
+      parent: this,
+    };
+  }
+
+  private url(args: PresentationPhaseArgs, https: boolean): pulumi.Output<string> {
+    return hostAdapter(args.host ?? Host.Docker).operatorUrl(
+      this.beside(args),
+      GRAFANA_PORT,
+      https ? "https" : "http",
+    );
   }
 }

@@ -1,29 +1,18 @@
 // ShippingPhase: the gateway collector and the store behind it, on the host the user chose. Steps:
 // validate → resolve defaults and secrets → describe the services (host-neutral) → render them onto
 // the host → outputs. Rendering lives in components/hosts and components/shipping; this file wires.
-import * as docker from "@pulumi/docker";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DEFAULT_BIND_ADDRESS, dockerProvider, runDockerServices } from "./hosts/docker";
-import { createEc2Host } from "./hosts/ec2";
-import {
-  applyManifests,
-  DEFAULT_NAMESPACE,
-  DEFAULT_TLS_SECRET,
-  kubernetesProvider,
-  renderManifests,
-} from "./hosts/kubernetes";
-import type { HttpRoute, ServiceSpec } from "./hosts/spec";
-import { COLLECTOR_SERVICE, collectorService } from "./shipping/collector";
-import {
-  COLLECTOR_DEFAULTS,
-  COLLECTOR_PORTS,
-  FIREHOSE_PATH,
-  OTLP_HTTP_PATHS,
-} from "./shipping/collectorConfig";
+import { COLLECTOR_PORTS, COLLECTOR_SERVICE, collectorRoutes, FIREHOSE_PATH } from "./contracts/collector";
+import { hostProfiles } from "./hosts/profiles";
+import { hostAdapter } from "./hosts/registry";
+import type { ServiceSpec } from "./hosts/spec";
+import { collectorService } from "./shipping/collector";
+import { COLLECTOR_DEFAULTS } from "./shipping/collectorConfig";
 import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
+
+export { collectorRoutes } from "./contracts/collector";
 
 export interface ShippingPhaseArgs {
   /** Where the collector and the store run. Default: `docker`. */
@@ -83,28 +72,11 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
     }
   }
   const host = args.host ?? Host.Docker;
-  if (host !== Host.Docker && args.docker) problems.push(`docker: settings given but host is ${host}`);
-  if (host !== Host.Ec2 && args.ec2) problems.push(`ec2: settings given but host is ${host}`);
-  if (host !== Host.Kubernetes && args.kubernetes)
-    problems.push(`kubernetes: settings given but host is ${host}`);
+  for (const { host: other, settingsKey } of hostProfiles()) {
+    if (other !== host && args[settingsKey])
+      problems.push(`${settingsKey}: settings given but host is ${host}`);
+  }
   return problems;
-}
-
-/** Paths the public HTTPS front forwards to the collector; nothing else is exposed. */
-export function collectorRoutes(): HttpRoute[] {
-  return [
-    ...OTLP_HTTP_PATHS.map((path) => ({ path, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.otlpHttp })),
-    { path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose },
-  ];
-}
-
-interface Placed {
-  publicUrl?: pulumi.Output<string>;
-  /** OTLP base URL when there is no public HTTPS URL (local or plain-HTTP load balancer). */
-  fallbackOtlp?: pulumi.Output<string>;
-  dockerNetwork?: pulumi.Output<string>;
-  kubernetesNamespace?: pulumi.Output<string>;
-  instanceId?: pulumi.Output<string>;
 }
 
 export class ShippingPhase extends pulumi.ComponentResource {
@@ -168,7 +140,13 @@ export class ShippingPhase extends pulumi.ComponentResource {
       }),
     ];
 
-    const placed = this.place(name, host, args, services);
+    const placed = hostAdapter(host).place(name, {
+      settings: args,
+      services,
+      routes: collectorRoutes(),
+      ingest: { service: COLLECTOR_SERVICE, otlpHttpPort: COLLECTOR_PORTS.otlpHttp },
+      parent: this,
+    });
     const endpoints = storageEndpoints(storage);
     const none = pulumi.output<string | undefined>(undefined);
 
@@ -178,9 +156,9 @@ export class ShippingPhase extends pulumi.ComponentResource {
     this.jaegerUrl = pulumi.output(endpoints.jaegerUrl);
     this.otlpToken = otlpToken;
     this.firehoseAccessKey = firehoseAccessKey;
-    this.dockerNetwork = placed.dockerNetwork ?? none;
-    this.kubernetesNamespace = placed.kubernetesNamespace ?? none;
-    this.instanceId = placed.instanceId ?? none;
+    this.dockerNetwork = placed.placement.dockerNetwork ?? none;
+    this.kubernetesNamespace = placed.placement.kubernetesNamespace ?? none;
+    this.instanceId = placed.placement.instanceId ?? none;
     this.postgresHost = pulumi.output(endpoints.postgres?.host);
     this.postgresPort = pulumi.output(endpoints.postgres?.port);
     this.postgresDatabase = pulumi.output(promscale ? DATABASE_NAME : undefined);
@@ -203,77 +181,5 @@ export class ShippingPhase extends pulumi.ComponentResource {
       postgresUser: this.postgresUser,
       postgresPassword: this.postgresPassword,
     });
-  }
-
-  private place(name: string, host: Host, args: ShippingPhaseArgs, services: ServiceSpec[]): Placed {
-    switch (host) {
-      case Host.Docker: {
-        const d = args.docker ?? {};
-        const provider = dockerProvider(name, d.engine, this);
-        const network = new docker.Network(
-          `${name}-network`,
-          { name: `${name}-firefly`, driver: "bridge" },
-          { parent: this, provider },
-        );
-        const bindAddress = d.bindAddress ?? DEFAULT_BIND_ADDRESS;
-        runDockerServices(
-          name,
-          { services, placement: { prefix: name, network: network.name, bindAddress }, provider },
-          this,
-        );
-        return {
-          publicUrl: d.publicUrl ? pulumi.output(d.publicUrl.replace(/\/$/, "")) : undefined,
-          fallbackOtlp: pulumi.output(`http://${bindAddress}:${COLLECTOR_PORTS.otlpHttp}`),
-          dockerNetwork: network.name,
-        };
-      }
-      case Host.Kubernetes: {
-        const k = args.kubernetes ?? {};
-        const provider = kubernetesProvider(name, k.kubeconfig, k.context, this);
-        const ns = new k8s.core.v1.Namespace(
-          `${name}-namespace`,
-          { metadata: { name: k.namespace ?? DEFAULT_NAMESPACE } },
-          { parent: this, provider },
-        );
-        const exposeWithLoadBalancer = !k.ingressHost && !k.publicUrl;
-        const manifests = renderManifests(services, {
-          namespace: ns.metadata.name,
-          storageClass: k.storageClass,
-          ingress: k.ingressHost
-            ? {
-                host: k.ingressHost,
-                className: k.ingressClass,
-                tlsSecretName: k.tlsSecretName ?? DEFAULT_TLS_SECRET,
-                routes: collectorRoutes(),
-              }
-            : undefined,
-          loadBalancers: exposeWithLoadBalancer ? [COLLECTOR_SERVICE] : [],
-        });
-        const created = applyManifests(name, manifests, { parent: this, provider, dependsOn: [ns] });
-        const lb = created[`service-${COLLECTOR_SERVICE}-public`] as k8s.core.v1.Service | undefined;
-        const publicUrl = k.publicUrl
-          ? pulumi.output(k.publicUrl.replace(/\/$/, ""))
-          : k.ingressHost
-            ? pulumi.output(`https://${k.ingressHost}`)
-            : undefined;
-        return {
-          publicUrl,
-          // A LoadBalancer is plain HTTP: usable for OTLP inside a network, never for Firehose.
-          fallbackOtlp: lb?.status.loadBalancer.ingress.apply((ingress) => {
-            const first = ingress?.[0];
-            return `http://${first?.hostname ?? first?.ip ?? "pending"}:${COLLECTOR_PORTS.otlpHttp}`;
-          }),
-          kubernetesNamespace: ns.metadata.name,
-        };
-      }
-      case Host.Ec2: {
-        const created = createEc2Host(
-          name,
-          { host: args.ec2 ?? {}, project: "shipping", services, routes: collectorRoutes() },
-          this,
-        );
-        return { publicUrl: created.publicUrl, instanceId: created.instance.id };
-      }
-    }
   }
 }

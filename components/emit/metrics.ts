@@ -2,7 +2,7 @@
 // validation, the stream's filters and statistics, Firehose's delivery settings and the IAM policies.
 // The MetricsDelivery component turns them into resources; tests read them directly.
 import type * as pulumi from "@pulumi/pulumi";
-import { METRIC_STREAM_OUTPUT_FORMAT } from "../shipping/collectorConfig";
+import { METRIC_STREAM_OUTPUT_FORMAT } from "../contracts/metrics";
 
 export const LAMBDA_NAMESPACE = "AWS/Lambda";
 /** Percentiles CloudWatch adds for Duration (Min, Max, SampleCount and Sum always come). */

@@ -1,13 +1,17 @@
-// The docker host: ServiceSpec → container arguments (pure, tested directly) and the resources that
-// run them on one engine — the local one, or a remote one through a provider when `engine` is set.
+// The docker host's adapter: ServiceSpec → container arguments (pure, tested directly) and the
+// resources that run them on one engine — the local one, or a remote one through a provider when
+// `engine` is set. Every service joins one bridge network and reaches the others by name.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
+import { requiredFact } from "./placement";
+import { DEFAULT_BIND_ADDRESS, dockerProfile } from "./profiles/docker";
 import type { ServiceSpec, ServiceVolume } from "./spec";
+
+export { DEFAULT_BIND_ADDRESS } from "./profiles/docker";
 
 /** Used once per owned volume to hand a fresh, root-owned Docker volume to the service's user. */
 export const VOLUME_INIT_IMAGE = "busybox:1.37.0";
-/** Ports marked public bind here unless `DockerHost.bindAddress` says otherwise. */
-export const DEFAULT_BIND_ADDRESS = "127.0.0.1";
 
 export interface DockerPlacement {
   /** Prefix of container and volume names: several deployments can share one engine. */
@@ -136,3 +140,51 @@ export function runDockerServices(
 export function dockerProvider(name: string, engine: string | undefined, parent: pulumi.Resource) {
   return engine ? new docker.Provider(`${name}-engine`, { host: engine }, { parent }) : undefined;
 }
+
+export const dockerAdapter: HostAdapter = {
+  ...dockerProfile,
+
+  place(name: string, { settings, services, ingest, parent }: PlaceRequest) {
+    const d = settings.docker ?? {};
+    const provider = dockerProvider(name, d.engine, parent);
+    const network = new docker.Network(
+      `${name}-network`,
+      { name: `${name}-firefly`, driver: "bridge" },
+      { parent, provider },
+    );
+    const bindAddress = d.bindAddress ?? DEFAULT_BIND_ADDRESS;
+    runDockerServices(
+      name,
+      { services, placement: { prefix: name, network: network.name, bindAddress }, provider },
+      parent,
+    );
+    return {
+      publicUrl: d.publicUrl ? pulumi.output(d.publicUrl.replace(/\/$/, "")) : undefined,
+      fallbackOtlp: pulumi.output(`http://${bindAddress}:${ingest.otlpHttpPort}`),
+      placement: { dockerNetwork: network.name },
+    };
+  },
+
+  placeBeside(name: string, { settings, placement, services, parent }: BesideRequest) {
+    const network = requiredFact(placement.dockerNetwork, "dockerNetwork", "ShippingPhase.dockerNetwork");
+    const containers = runDockerServices(
+      name,
+      {
+        services,
+        placement: {
+          prefix: name,
+          network,
+          bindAddress: settings.docker?.bindAddress ?? DEFAULT_BIND_ADDRESS,
+        },
+        provider: dockerProvider(name, settings.docker?.engine, parent),
+      },
+      parent,
+    );
+    return Object.values(containers);
+  },
+
+  operatorUrl({ settings }, port, scheme) {
+    const bind = settings.docker?.bindAddress ?? DEFAULT_BIND_ADDRESS;
+    return pulumi.output(`${scheme}://${bind.includes(":") ? `[${bind}]` : bind}:${port}`);
+  },
+};

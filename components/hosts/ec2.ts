@@ -4,9 +4,11 @@
 // - no domain: an API Gateway HTTP API whose routes (the collector paths only) reach the instance
 //   privately through a VPC link and Cloud Map, so no instance port is open to the internet;
 // - with `domain`: Caddy on the instance (ports 80 and 443 public) obtains the certificate itself.
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Ec2Host } from "../types";
+import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
 import { apiGatewayFront } from "./apiGatewayFront";
 import { caddyService } from "./caddy";
 import {
@@ -14,9 +16,13 @@ import {
   projectBucketName,
   renderApplyScript,
   renderBootstrapScript,
+  renderFetchAndApply,
   renderSecretBundle,
+  secretParameterName,
 } from "./cloudInit";
-import { type ResolvedService, renderComposeProject } from "./compose";
+import { type ComposeOptions, type ResolvedService, renderComposeProject } from "./compose";
+import { requiredFact } from "./placement";
+import { ec2Profile } from "./profiles/ec2";
 import type { HttpRoute, ServiceSpec } from "./spec";
 
 export const EC2_DEFAULTS = {
@@ -258,3 +264,116 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
   const publicUrl = apiGatewayFront(name, d.routes, { sg, subnet, instance }, opts);
   return { instance, securityGroup: sg, publicUrl };
 }
+
+export interface Ec2ProjectOptions {
+  readonly instanceId: pulumi.Input<string>;
+  /** Compose project name (also its directory and its parameter and bucket names). */
+  readonly project: string;
+  readonly services: ServiceSpec[];
+  /** Where each public port binds. Default: every public port on 0.0.0.0 (the security group decides). */
+  readonly publish?: ComposeOptions["publish"];
+  readonly parent: pulumi.Resource;
+  readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * A Compose project on a running instance, applied by an SSM association (AWS-RunShellScript) that
+ * fetches the project's apply script from a private bucket and re-runs whenever it changes: the
+ * services are updated in place, the instance stays. Its secrets travel as a SecureString parameter;
+ * the instance role may read only its own buckets and parameters.
+ */
+export function applyEc2Project(name: string, o: Ec2ProjectOptions): pulumi.Resource[] {
+  const parent = o.parent;
+  const project = o.project;
+  const rendered = pulumi
+    .output(o.services)
+    .apply((resolved) =>
+      renderComposeProject(resolved as ResolvedService[], { publish: o.publish ?? (() => "0.0.0.0") }),
+    );
+  const secrets = new aws.ssm.Parameter(
+    `${name}-secrets`,
+    {
+      name: pulumi.output(o.instanceId).apply((id) => secretParameterName(id, project)),
+      type: "SecureString",
+      value: pulumi.secret(rendered.apply(renderSecretBundle)),
+    },
+    { parent },
+  );
+  // The apply script goes to a private bucket named after the instance (whose role may read it); the
+  // association's command only fetches and runs it, so its size does not matter.
+  const bucket = new aws.s3.Bucket(
+    `${name}-bundle`,
+    {
+      bucket: pulumi.output(o.instanceId).apply((id) => projectBucketName(id, project)),
+      forceDestroy: true,
+    },
+    { parent },
+  );
+  const privateBucket = new aws.s3.BucketPublicAccessBlock(
+    `${name}-bundle`,
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    { parent },
+  );
+  const script = pulumi.unsecret(rendered.apply((r) => renderApplyScript({ project, rendered: r })));
+  const object = new aws.s3.BucketObjectv2(
+    `${name}-apply-script`,
+    { bucket: bucket.id, key: "apply.sh", content: script, contentType: "text/x-shellscript" },
+    { parent, dependsOn: [privateBucket] },
+  );
+  const association = new aws.ssm.Association(
+    `${name}-apply`,
+    {
+      name: "AWS-RunShellScript",
+      targets: [{ key: "InstanceIds", values: [o.instanceId] }],
+      parameters: {
+        commands: pulumi.all([bucket.bucket, object.key, script]).apply(([b, key, text]) =>
+          renderFetchAndApply({
+            project,
+            bucket: b,
+            key,
+            scriptHash: createHash("sha256").update(text).digest("hex").slice(0, 16),
+          }),
+        ),
+      },
+    },
+    { parent, dependsOn: [secrets, object, ...(o.dependsOn ?? [])] },
+  );
+  return [secrets, bucket, privateBucket, object, association];
+}
+
+/** Compose project names are DNS labels. */
+const projectName = (name: string) => name.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+
+export const ec2Adapter: HostAdapter = {
+  ...ec2Profile,
+
+  place(name: string, { settings, services, routes, parent }: PlaceRequest) {
+    const created = createEc2Host(
+      name,
+      { host: settings.ec2 ?? {}, project: "shipping", services, routes },
+      parent,
+    );
+    return { publicUrl: created.publicUrl, placement: { instanceId: created.instance.id } };
+  },
+
+  placeBeside(name: string, { placement, services, parent }: BesideRequest) {
+    const instanceId = requiredFact(placement.instanceId, "instanceId", "ShippingPhase.instanceId");
+    return applyEc2Project(name, { instanceId, project: projectName(name), services, parent });
+  },
+
+  operatorUrl(request, port, scheme) {
+    if (!ec2Profile.exposes(request.settings).operatorPortsOffHost) {
+      // Reached through SSM Session Manager port forwarding to the operator's machine.
+      return pulumi.output(`${scheme}://localhost:${port}`);
+    }
+    const instanceId = requiredFact(request.placement.instanceId, "instanceId", "ShippingPhase.instanceId");
+    const instance = aws.ec2.getInstanceOutput({ instanceId }, { parent: request.parent });
+    return pulumi.interpolate`${scheme}://${instance.publicIp}:${port}`;
+  },
+};

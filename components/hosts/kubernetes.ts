@@ -1,7 +1,11 @@
-// The kubernetes host: ServiceSpec[] → raw manifests (pure, tested directly), then one typed resource
-// per manifest so previews and mocks see every object (a Helm chart or ConfigGroup would be opaque).
+// The kubernetes host's adapter: ServiceSpec[] → raw manifests (pure, tested directly), then one typed
+// resource per manifest so previews and mocks see every object (a Helm chart or ConfigGroup would be
+// opaque).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
+import { requiredFact } from "./placement";
+import { kubernetesProfile } from "./profiles/kubernetes";
 import type { HttpRoute, ServiceSpec } from "./spec";
 
 export const DEFAULT_NAMESPACE = "firefly";
@@ -298,3 +302,62 @@ export function kubernetesProvider(
     { parent },
   );
 }
+
+export const kubernetesAdapter: HostAdapter = {
+  ...kubernetesProfile,
+
+  place(name: string, { settings, services, routes, ingest, parent }: PlaceRequest) {
+    const k = settings.kubernetes ?? {};
+    const provider = kubernetesProvider(name, k.kubeconfig, k.context, parent);
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: k.namespace ?? DEFAULT_NAMESPACE } },
+      { parent, provider },
+    );
+    const exposeWithLoadBalancer = !k.ingressHost && !k.publicUrl;
+    const manifests = renderManifests(services, {
+      namespace: ns.metadata.name,
+      storageClass: k.storageClass,
+      ingress: k.ingressHost
+        ? {
+            host: k.ingressHost,
+            className: k.ingressClass,
+            tlsSecretName: k.tlsSecretName ?? DEFAULT_TLS_SECRET,
+            routes,
+          }
+        : undefined,
+      loadBalancers: exposeWithLoadBalancer ? [ingest.service] : [],
+    });
+    const created = applyManifests(name, manifests, { parent, provider, dependsOn: [ns] });
+    const lb = created[`service-${ingest.service}-public`] as k8s.core.v1.Service | undefined;
+    const publicUrl = k.publicUrl
+      ? pulumi.output(k.publicUrl.replace(/\/$/, ""))
+      : k.ingressHost
+        ? pulumi.output(`https://${k.ingressHost}`)
+        : undefined;
+    return {
+      publicUrl,
+      // A LoadBalancer is plain HTTP: usable for OTLP inside a network, never for Firehose.
+      fallbackOtlp: lb?.status.loadBalancer.ingress.apply((ingress) => {
+        const first = ingress?.[0];
+        return `http://${first?.hostname ?? first?.ip ?? "pending"}:${ingest.otlpHttpPort}`;
+      }),
+      placement: { kubernetesNamespace: ns.metadata.name },
+    };
+  },
+
+  placeBeside(name: string, { settings, placement, services, parent, loadBalancers }: BesideRequest) {
+    const namespace = requiredFact(
+      placement.kubernetesNamespace,
+      "kubernetesNamespace",
+      "ShippingPhase.kubernetesNamespace",
+    );
+    const k = settings.kubernetes ?? {};
+    const provider = kubernetesProvider(name, k.kubeconfig, k.context, parent);
+    const manifests = renderManifests(services, { namespace, storageClass: k.storageClass, loadBalancers });
+    return Object.values(applyManifests(name, manifests, { parent, provider }));
+  },
+
+  // Services are ClusterIP: an operator reaches them with `kubectl port-forward` to localhost.
+  operatorUrl: (_request, port, scheme) => pulumi.output(`${scheme}://localhost:${port}`),
+};

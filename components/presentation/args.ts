@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { hostProfile } from "../hosts/profiles";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "../types";
 import { ALERT_DEFAULTS, type AlertOptions, validateAlertOptions } from "./alerts";
 
@@ -101,19 +102,10 @@ export function functionNameOf(nameOrArn: string): string {
 }
 
 const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"];
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Whether Grafana can be reached from outside its host, and so must speak HTTPS. Pure. */
 export function grafanaIsPublic(args: PresentationPhaseArgs): boolean {
-  switch (args.host ?? Host.Docker) {
-    case Host.Ec2:
-      return (args.ec2?.adminCidrs ?? []).length > 0;
-    case Host.Docker:
-      return !LOOPBACK.test(args.docker?.bindAddress ?? "127.0.0.1");
-    case Host.Kubernetes:
-      // A ClusterIP service: reached with `kubectl port-forward` through the API server's TLS.
-      return false;
-  }
+  return hostProfile(args.host ?? Host.Docker).exposes(args).operatorPortsOffHost;
 }
 
 /** Alert options with defaults applied (timeouts converted to ms). Pure. */
@@ -149,14 +141,10 @@ export function validatePresentationArgs(args: PresentationPhaseArgs): string[] 
   if (!Object.values(Storage).includes(storage)) {
     problems.push(`storage: "${storage}" is not one of ${Object.values(Storage).join(", ")}`);
   }
-  const fact: Record<Host, [keyof PresentationPhaseArgs, string]> = {
-    [Host.Docker]: ["dockerNetwork", "ShippingPhase.dockerNetwork"],
-    [Host.Kubernetes]: ["kubernetesNamespace", "ShippingPhase.kubernetesNamespace"],
-    [Host.Ec2]: ["instanceId", "ShippingPhase.instanceId"],
-  };
-  if (fact[host] && args[fact[host][0]] === undefined) {
+  const fact = Object.values(Host).includes(host) ? hostProfile(host).placementFact : undefined;
+  if (fact && args[fact.field] === undefined) {
     problems.push(
-      `${fact[host][0]}: required on host ${host}; pass ${fact[host][1]} so Grafana runs beside the pipeline`,
+      `${fact.field}: required on host ${host}; pass ${fact.source} so Grafana runs beside the pipeline`,
     );
   }
   if (storage === Storage.Promscale && args.postgres === undefined) {

@@ -14,7 +14,7 @@
 //   histogram per function (`faas_name`, from the layer's resource) and trigger. Cold starts come from
 //   here: CloudWatch has no such metric.
 
-import { lambdaMetricName } from "../shipping/collectorConfig";
+import { lambdaMetricName } from "../contracts/metrics";
 
 /** Which functions a query covers: all of them (grouped by function) or one (a dashboard variable). */
 export interface FunctionScope {

@@ -1,6 +1,7 @@
 // The gateway collector as a host-neutral service: the rendered config as a file, the secrets as
 // secret env (the config reads them through ${env:…}), a volume for the persistent trace queue.
 import type * as pulumi from "@pulumi/pulumi";
+import { COLLECTOR_SERVICE } from "../contracts/collector";
 import type { ServiceSpec } from "../hosts/spec";
 import {
   COLLECTOR_ARGS,
@@ -15,8 +16,7 @@ import {
   renderCollectorConfig,
 } from "./collectorConfig";
 
-/** Service name (and in-host hostname) of the gateway collector. */
-export const COLLECTOR_SERVICE = "collector";
+export { COLLECTOR_SERVICE } from "../contracts/collector";
 /** Size of the trace queue volume (GiB): hours of traces at Lambda-scale rates. */
 export const COLLECTOR_QUEUE_SIZE_GB = 5;
 /** Replicas on Kubernetes. */

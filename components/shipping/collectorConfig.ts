@@ -3,6 +3,13 @@
 // real binary (`firefly-otelcol validate`). Secrets never appear in it: the collector reads them from
 // the environment through `${env:…}`, so the file can live in a config map and in logs.
 import { stringify } from "yaml";
+import {
+  COLLECTOR_HEALTH_PATH,
+  COLLECTOR_PORTS,
+  COLLECTOR_SECRET_ENV,
+  type CollectorPorts,
+} from "../contracts/collector";
+import { METRIC_STREAM_OUTPUT_FORMAT, SPAN_METRICS_NAMESPACE } from "../contracts/metrics";
 import { Storage } from "../types";
 
 /** Collector release; equal to every component pinned in collector/manifest.yaml. */
@@ -18,59 +25,16 @@ export const COLLECTOR_ARGS = [`--config=${COLLECTOR_CONFIG_PATH}`];
 /** Default directory of the persistent trace queue; hosts put a volume here. */
 export const COLLECTOR_FILE_STORAGE_DIR = "/var/lib/firefly/queue";
 
-/**
- * Output format the CloudWatch Metric Stream must use. `opentelemetry1.0`, not `json`: the collector's
- * JSON decoder keeps only min/max/sum/count and drops the percentiles (p50/p90/p99) the dashboards need.
- */
-export const METRIC_STREAM_OUTPUT_FORMAT = "opentelemetry1.0";
-
-/**
- * Prometheus name of a CloudWatch `AWS/Lambda` metric after the collector's transform:
- * `aws_lambda_<snake_case>` (Duration → aws_lambda_duration). Each is a summary: `<name>_sum`,
- * `<name>_count` and `<name>{quantile="0"|"0.5"|…|"1"}` (0 = Minimum, 1 = Maximum). See docs/collector.md.
- */
-export function lambdaMetricName(cloudWatchName: string): string {
-  return "aws_lambda_" + cloudWatchName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
-}
-
-/** Environment variables through which the secrets reach the collector. */
-export const COLLECTOR_SECRET_ENV = {
-  /** Bearer token OTLP clients (the Lambda layer) must present: `Authorization: Bearer <token>`. */
-  otlpToken: "FIREFLY_OTLP_TOKEN",
-  /** Access key configured on the Firehose HTTP endpoint destination (`X-Amz-Firehose-Access-Key`). */
-  firehoseAccessKey: "FIREFLY_FIREHOSE_ACCESS_KEY",
-} as const;
-
-export interface CollectorPorts {
-  /** OTLP over gRPC (authenticated). */
-  otlpGrpc: number;
-  /** OTLP over HTTP (authenticated): the HTTPS front routes OTLP_HTTP_PATHS here. */
-  otlpHttp: number;
-  /** Firehose HTTP endpoint (access key): the HTTPS front routes FIREHOSE_PATH here. */
-  firehose: number;
-  /** Health check, for container and load-balancer probes (no data, no secrets). */
-  health: number;
-  /** zpages debug pages, bound to localhost only. */
-  zpages: number;
-  /** The collector's own metrics in Prometheus format, bound to localhost only. */
-  metrics: number;
-}
-
-export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
-  otlpGrpc: 4317,
-  otlpHttp: 4318,
-  firehose: 4433,
-  health: 13133,
-  zpages: 55679,
-  metrics: 8888,
-};
-
-/** Path the health check answers on (`health` port). */
-export const COLLECTOR_HEALTH_PATH = "/health";
-/** OTLP/HTTP paths the HTTPS front must forward to the `otlpHttp` port. */
-export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/metrics"] as const;
-/** Path the Firehose destination URL ends with; the front forwards it to the `firehose` port (the receiver ignores paths). */
-export const FIREHOSE_PATH = "/firehose";
+// Facts other phases share live in components/contracts; re-exported for the collector's own users.
+export {
+  COLLECTOR_HEALTH_PATH,
+  COLLECTOR_PORTS,
+  COLLECTOR_SECRET_ENV,
+  type CollectorPorts,
+  FIREHOSE_PATH,
+  OTLP_HTTP_PATHS,
+} from "../contracts/collector";
+export { lambdaMetricName, METRIC_STREAM_OUTPUT_FORMAT } from "../contracts/metrics";
 
 /** Stores behind the collector as reached from inside a host, by storage kind. */
 export function defaultStoreEndpoints(storage: Storage): { metricsWriteUrl: string; traceEndpoint: string } {
@@ -308,7 +272,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
     connectors: {
       // Fed with every span before sampling, so request/error/duration rates are not skewed by it.
       spanmetrics: {
-        namespace: "traces.span.metrics",
+        namespace: SPAN_METRICS_NAMESPACE,
         histogram: {
           unit: "ms",
           explicit: {

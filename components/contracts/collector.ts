@@ -1,0 +1,55 @@
+// The gateway collector's contract with everything outside it: the ports and paths hosts and fronts
+// route to, the env names its secrets arrive in, its in-host name. Shipping renders the collector from
+// these; hosts, emit (the layer's endpoint) and tests read the same values instead of reaching into
+// components/shipping. Pure: no Pulumi, no cloud SDK.
+import type { HttpRoute } from "../hosts/spec";
+
+/** Service name (and in-host hostname) of the gateway collector. */
+export const COLLECTOR_SERVICE = "collector";
+
+export interface CollectorPorts {
+  /** OTLP over gRPC (authenticated). */
+  otlpGrpc: number;
+  /** OTLP over HTTP (authenticated): the HTTPS front routes OTLP_HTTP_PATHS here. */
+  otlpHttp: number;
+  /** Firehose HTTP endpoint (access key): the HTTPS front routes FIREHOSE_PATH here. */
+  firehose: number;
+  /** Health check, for container and load-balancer probes (no data, no secrets). */
+  health: number;
+  /** zpages debug pages, bound to localhost only. */
+  zpages: number;
+  /** The collector's own metrics in Prometheus format, bound to localhost only. */
+  metrics: number;
+}
+
+export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
+  otlpGrpc: 4317,
+  otlpHttp: 4318,
+  firehose: 4433,
+  health: 13133,
+  zpages: 55679,
+  metrics: 8888,
+};
+
+/** Path the health check answers on (`health` port). */
+export const COLLECTOR_HEALTH_PATH = "/health";
+/** OTLP/HTTP paths the HTTPS front must forward to the `otlpHttp` port. */
+export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/metrics"] as const;
+/** Path the Firehose destination URL ends with; the front forwards it to the `firehose` port (the receiver ignores paths). */
+export const FIREHOSE_PATH = "/firehose";
+
+/** Environment variables through which the secrets reach the collector. */
+export const COLLECTOR_SECRET_ENV = {
+  /** Bearer token OTLP clients (the Lambda layer) must present: `Authorization: Bearer <token>`. */
+  otlpToken: "FIREFLY_OTLP_TOKEN",
+  /** Access key configured on the Firehose HTTP endpoint destination (`X-Amz-Firehose-Access-Key`). */
+  firehoseAccessKey: "FIREFLY_FIREHOSE_ACCESS_KEY",
+} as const;
+
+/** Paths the public HTTPS front forwards to the collector; nothing else is exposed. */
+export function collectorRoutes(): HttpRoute[] {
+  return [
+    ...OTLP_HTTP_PATHS.map((path) => ({ path, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.otlpHttp })),
+    { path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose },
+  ];
+}
