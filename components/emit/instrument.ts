@@ -18,7 +18,7 @@ export const FIREFLY_HANDLER = "/opt/firefly/handler.handler";
 /** Exec wrapper script the layer ships (`AWS_LAMBDA_EXEC_WRAPPER`). */
 export const FIREFLY_WRAPPER = "/opt/firefly-wrapper";
 /** Runtimes the layer is built and published for. */
-export const LAYER_RUNTIMES = ["nodejs20.x", "nodejs22.x"];
+export const LAYER_RUNTIMES = ["nodejs20.x", "nodejs22.x", "nodejs24.x"];
 /** Lambda's limits (design.md §3). */
 export const MAX_LAYERS = 5;
 export const MAX_ENV_BYTES = 4096;

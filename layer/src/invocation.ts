@@ -94,9 +94,16 @@ export function endInvocationSpan(
   span.end();
 }
 
+/** Async functions keep their shape: the Node 22 runtime warns about, and Node 24 refuses, other forms. */
+const isAsyncFunction = (fn: AnyHandler) => fn.constructor?.name === "AsyncFunction";
+
 /**
- * Returns a handler with the user's handler's calling convention: a promise when the user's handler
- * returns one, the runtime's callback otherwise (so `callbackWaitsForEmptyEventLoop` keeps working).
+ * Returns a handler with the user's handler's shape, because the runtime decides how to call a handler
+ * (and, from Node 24 on, whether to accept it) by that shape: a streaming handler stays streaming, a
+ * handler that takes a callback gets a three-argument wrapper (which the Node 24 runtime refuses at
+ * init exactly as it refuses the user's own), an async one an async two-argument wrapper, any other
+ * two-argument function a plain two-argument one (a promise it returns is still awaited; the legacy
+ * `context.succeed/done/fail` of runtimes that have them are routed through the wrapper).
  */
 export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation): AnyHandler {
   let coldStart = instrumentation.coldStartPossible;
@@ -121,11 +128,16 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
     return { span, ctx: trace.setSpan(incoming.parent, span), incoming };
   }
 
+  /**
+   * Runs one invocation. `callback` is the runtime's callback when it passed one (aws-lambda-ric 3.x
+   * always does); `callbackStyle` says the user's handler takes it.
+   */
   function invoke(
     this: unknown,
     args: unknown[],
     lambdaContext: LambdaContext,
     callback: Callback | undefined,
+    callbackStyle: boolean,
   ): unknown {
     let started: ReturnType<typeof start> | undefined;
     try {
@@ -150,13 +162,17 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
     const done: Callback = (error, result) => {
       void finish(error, result).then(() => callback?.(error, result));
     };
-    // The legacy context methods bypass the callback; route them through the same finish.
+    // The legacy context methods (aws-lambda-ric 3.x) bypass the callback; route them through finish.
     if (!streaming && callback) {
       lambdaContext.done = done;
       lambdaContext.succeed = (result) => done(null, result);
       lambdaContext.fail = (error) => done(error ?? new Error("handled"));
     }
-    const userArgs = streaming ? args : [args[0], lambdaContext, done];
+    const userArgs = streaming
+      ? args
+      : callbackStyle
+        ? [args[0], lambdaContext, done]
+        : [args[0], lambdaContext];
 
     let returned: unknown;
     try {
@@ -178,6 +194,10 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
         },
       );
     }
+    // No callback to wait for (aws-lambda-ric 4.x): a plain return value is the result.
+    if (!callback && !streaming) {
+      return finish(undefined, returned).then(() => returned);
+    }
     return undefined;
   }
 
@@ -188,13 +208,25 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       responseStream: unknown,
       lambdaContext: LambdaContext,
     ) {
-      return invoke.call(this, [event, responseStream, lambdaContext], lambdaContext, undefined);
+      return invoke.call(this, [event, responseStream, lambdaContext], lambdaContext, undefined, false);
     };
     const marks = user as unknown as Record<symbol, unknown>;
     Object.assign(wrapped, { [STREAMING]: marks[STREAMING], [HIGH_WATER_MARK]: marks[HIGH_WATER_MARK] });
     return wrapped;
   }
-  return function (this: unknown, event: unknown, lambdaContext: LambdaContext, callback: Callback) {
-    return invoke.call(this, [event, lambdaContext, callback], lambdaContext, callback);
+  if (user.length >= 3) {
+    return function (this: unknown, event: unknown, lambdaContext: LambdaContext, callback: Callback) {
+      return invoke.call(this, [event, lambdaContext, callback], lambdaContext, callback, true);
+    };
+  }
+  if (isAsyncFunction(user)) {
+    return async function (this: unknown, event: unknown, lambdaContext: LambdaContext) {
+      return invoke.call(this, [event, lambdaContext], lambdaContext, undefined, false);
+    };
+  }
+  return function (this: unknown, event: unknown, lambdaContext: LambdaContext) {
+    // biome-ignore lint/complexity/noArguments: the runtime's callback, when it passes one, is a hidden third argument
+    const callback = arguments[2] as Callback | undefined;
+    return invoke.call(this, [event, lambdaContext], lambdaContext, callback, false);
   };
 }

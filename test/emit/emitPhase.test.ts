@@ -127,7 +127,7 @@ describe("EmitPhase (Pulumi mocks)", () => {
     it("publishes the layer for Node.js 20/22 on both architectures, versioned by the zip's SHA-256", async () => {
       const layer = find("aws:lambda/layerVersion:LayerVersion");
       assert.equal(layer.inputs.layerName, "firefly");
-      assert.deepEqual(layer.inputs.compatibleRuntimes, ["nodejs20.x", "nodejs22.x"]);
+      assert.deepEqual(layer.inputs.compatibleRuntimes, ["nodejs20.x", "nodejs22.x", "nodejs24.x"]);
       assert.deepEqual(layer.inputs.compatibleArchitectures, ["x86_64", "arm64"]);
       const { createHash } = await import("node:crypto");
       assert.equal(

@@ -156,6 +156,35 @@ describe("layer invocation span (real SDK, in-memory exporter)", () => {
     assert.equal(exporter.getFinishedSpans()[1].status.code, SpanStatusCode.ERROR);
   });
 
+  it("keeps the handler's shape, which the runtime checks (Node 24 refuses length >= 3)", () => {
+    const shape = (fn: (...a: any[]) => unknown) => {
+      const wrapped = wrapHandler(fn, instrumentation());
+      return `${wrapped.constructor.name}/${wrapped.length}`;
+    };
+    assert.equal(
+      shape(async (_e: unknown) => {}),
+      "AsyncFunction/2",
+    );
+    assert.equal(
+      shape(async (_e: unknown, _c: unknown) => {}),
+      "AsyncFunction/2",
+    );
+    assert.equal(
+      shape((_e: unknown, _c: unknown) => Promise.resolve()),
+      "Function/2",
+    );
+    assert.equal(
+      shape((_e: unknown, _c: unknown, _cb: unknown) => {}),
+      "Function/3",
+    );
+  });
+
+  it("two-argument handler without a runtime callback (aws-lambda-ric 4.x): its return value is the result", async () => {
+    const handler = wrapHandler((e: { n: number }) => ({ doubled: e.n * 2 }), instrumentation());
+    assert.deepEqual(await handler({ n: 2 }, lambdaContext()), { doubled: 4 });
+    assert.equal(exporter.getFinishedSpans().length, 1);
+  });
+
   it("legacy context.succeed / context.fail end the span too", async () => {
     const handler = wrapHandler(
       (_e: unknown, ctx: { succeed(r: unknown): void }) => ctx.succeed("legacy"),

@@ -15,6 +15,10 @@
  *       options.handler:  the function's own handler, e.g. "index.handler" or "src/app.main"
  *       options.env:      extra environment (OTEL_*, FIREFLY_*, …); Lambda's own variables are set here
  *       options.functionName (default "fixture"), options.timeoutMs (invocation deadline, default 30000)
+ *       options.runtime:  "nodejs20.x" | "nodejs22.x" | "nodejs24.x": that Node (npm's `node` package) with
+ *                         the client Lambda uses for it (ric 3.x on 20/22, 4.x on 24); default: this
+ *                         process's Node with ric 3.x
+ *   RUNTIMES, runtimeBinaries(runtime): the supported runtimes, and the binaries the harness runs for one
  *   fn.initDurationMs   process start → first GET /next: what Lambda reports as Init Duration
  *   fn.invoke(event, { clientContext?, traceId?, timeoutMs? }): Promise<InvokeResult>
  *       Queues one invocation and resolves with { requestId, ok, result | error, durationMs } where
@@ -33,7 +37,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,6 +46,35 @@ import { performance } from "node:perf_hooks";
 
 export const LAYER_ZIP = path.resolve(__dirname, "../../layer/dist/firefly-layer.zip");
 export const RIC_BIN = require.resolve("aws-lambda-ric/bin/index.mjs");
+const FIREFLY_DIR = path.resolve(__dirname, "../../.firefly");
+
+/** The Lambda Node.js runtimes the layer supports, each with the runtime interface client Lambda uses for it. */
+export const RUNTIMES = ["nodejs20.x", "nodejs22.x", "nodejs24.x"] as const;
+export type LambdaRuntime = (typeof RUNTIMES)[number];
+
+export interface RuntimeBinaries {
+  readonly node: string;
+  readonly ric: string;
+  readonly ricVersion: string;
+}
+
+/**
+ * The Node binary (npm's `node` package) and aws-lambda-ric for a runtime, as .ci/setup.d/15-lambda-
+ * runtimes.sh installs them under .firefly/: ric 3.x (the devDependency) for Node 20 and 22, ric 4.x
+ * (its own prefix: it cannot share node_modules with 3.x) for Node 24. Throws naming the setup step.
+ */
+export function runtimeBinaries(runtime: LambdaRuntime): RuntimeBinaries {
+  const major = runtime.slice("nodejs".length, -".x".length);
+  const node = path.join(FIREFLY_DIR, `node${major}/node_modules/node/bin/node`);
+  const ric =
+    runtime === "nodejs24.x" ? path.join(FIREFLY_DIR, "ric4/node_modules/aws-lambda-ric/index.mjs") : RIC_BIN;
+  for (const file of [node, ric]) {
+    if (!existsSync(file))
+      throw new Error(`${file} is missing for ${runtime}: run \`bash .ci/setup.d/15-lambda-runtimes.sh\``);
+  }
+  const pkg = path.join(path.dirname(ric), runtime === "nodejs24.x" ? "package.json" : "../package.json");
+  return { node, ric, ricVersion: JSON.parse(readFileSync(pkg, "utf8")).version };
+}
 const API = "/2018-06-01/runtime";
 
 export type LayerMode = "redirect" | "wrapper" | "none";
@@ -54,6 +87,8 @@ export interface FunctionOptions {
   readonly functionName?: string;
   readonly timeoutMs?: number;
   readonly layerZip?: string;
+  /** Runs the function on this runtime's Node and client; default: this process's Node with ric 3.x. */
+  readonly runtime?: LambdaRuntime;
 }
 
 export interface InvokeOptions {
@@ -182,24 +217,29 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
     TZ: ":UTC",
     AWS_LAMBDA_RUNTIME_API: runtimeApi,
     LAMBDA_TASK_ROOT: options.taskRoot,
-    LAMBDA_RUNTIME_DIR: path.dirname(RIC_BIN),
+    LAMBDA_RUNTIME_DIR: path.dirname(options.runtime ? runtimeBinaries(options.runtime).ric : RIC_BIN),
     _HANDLER: runtimeHandler,
     AWS_REGION: "us-east-1",
     AWS_DEFAULT_REGION: "us-east-1",
-    AWS_EXECUTION_ENV: "AWS_Lambda_nodejs20.x",
+    AWS_EXECUTION_ENV: `AWS_Lambda_${options.runtime ?? `nodejs${process.versions.node.split(".")[0]}.x`}`,
     AWS_LAMBDA_FUNCTION_NAME: functionName,
     AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "128",
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
     AWS_LAMBDA_LOG_STREAM_NAME: `2026/01/01/[$LATEST]${randomUUID().replaceAll("-", "")}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-    NODE_PATH: opt ? `${opt}/nodejs/node20/node_modules:${opt}/nodejs/node_modules` : "",
+    NODE_PATH: opt
+      ? `${opt}/nodejs/node${(options.runtime ?? `nodejs${process.versions.node.split(".")[0]}.x`).replace(/\D/g, "")}/node_modules:${opt}/nodejs/node_modules`
+      : "",
     ...(options.mode === "redirect" ? { FIREFLY_HANDLER: options.handler } : {}),
     ...(options.mode === "wrapper" ? { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/firefly-wrapper` } : {}),
     ...options.env,
   };
   // Lambda's bootstrap runs `exec $AWS_LAMBDA_EXEC_WRAPPER node … runtime` when the wrapper is set.
-  const command = [process.execPath, RIC_BIN, runtimeHandler];
+  const binaries = options.runtime
+    ? runtimeBinaries(options.runtime)
+    : { node: process.execPath, ric: RIC_BIN };
+  const command = [binaries.node, binaries.ric, runtimeHandler];
   if (options.mode === "wrapper") command.unshift(`${opt}/firefly-wrapper`);
 
   let log = "";

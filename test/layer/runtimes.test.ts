@@ -1,0 +1,108 @@
+// The built layer on every supported Lambda Node.js runtime, with the runtime interface client Lambda
+// uses for it: Node 20 and 22 with aws-lambda-ric 3.x, Node 24 with 4.x (binaries from npm's `node`
+// package, installed by .ci/setup.d/15-lambda-runtimes.sh). Both instrumentation modes, CommonJS and
+// ESM, async and callback handlers (callback only where the runtime still accepts one).
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { type OtlpReceiver, startOtlpReceiver } from "./otlp";
+import {
+  type LambdaFunction,
+  type LambdaRuntime,
+  type LayerMode,
+  RUNTIMES,
+  runtimeBinaries,
+  startFunction,
+} from "./runtime";
+
+const FN = path.join(__dirname, "fixtures/fn");
+const ESM = path.join(__dirname, "fixtures/esm");
+
+const HANDLERS: { title: string; root: string; handler: string; style: string; callback?: true }[] = [
+  { title: "CommonJS async", root: FN, handler: "index.handler", style: "cjs" },
+  {
+    title: "CommonJS two-argument returning a promise",
+    root: FN,
+    handler: "plain.handler",
+    style: "plain-promise",
+  },
+  { title: "ESM (type: module) async", root: ESM, handler: "index.handler", style: "esm" },
+  { title: ".mjs with top-level await", root: FN, handler: "module.handler", style: "mjs" },
+  { title: "CommonJS callback", root: FN, handler: "callback.handler", style: "callback", callback: true },
+];
+
+for (const runtime of RUNTIMES) {
+  const callbacksAllowed = runtime !== "nodejs24.x";
+  describe(`layer on ${runtime}`, function () {
+    this.timeout(30000);
+    let receiver: OtlpReceiver;
+    const running: LambdaFunction[] = [];
+    const start = async (mode: LayerMode, root: string, handler: string, rt: LambdaRuntime = runtime) => {
+      const fn = await startFunction({
+        mode,
+        taskRoot: root,
+        handler,
+        runtime: rt,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      });
+      running.push(fn);
+      return fn;
+    };
+    before(() => {
+      const { node, ricVersion } = runtimeBinaries(runtime);
+      console.log(`      ${runtime}: ${node} with aws-lambda-ric ${ricVersion}`);
+    });
+    beforeEach(async () => {
+      receiver = await startOtlpReceiver();
+    });
+    afterEach(async () => {
+      await Promise.all(running.splice(0).map((f) => f.stop()));
+      await receiver.close();
+    });
+
+    it("runs the Node version and client Lambda uses", () => {
+      const { node, ricVersion } = runtimeBinaries(runtime);
+      assert.match(node, new RegExp(`node${runtime.replace(/\D/g, "")}/`));
+      assert.equal(ricVersion.split(".")[0], runtime === "nodejs24.x" ? "4" : "3");
+    });
+
+    for (const mode of ["redirect", "wrapper"] as const) {
+      for (const { title, root, handler, style, callback } of HANDLERS) {
+        if (callback && !callbacksAllowed) {
+          it(`${mode}: ${title} is refused at init as without the layer (Runtime.CallbackHandlerDeprecated)`, async () => {
+            await assert.rejects(start("none", root, handler), /CallbackHandlerDeprecated/);
+            await assert.rejects(start(mode, root, handler), /CallbackHandlerDeprecated/);
+          });
+          continue;
+        }
+        it(`${mode}: ${title} (${handler}), cold then warm, with the incoming W3C context`, async () => {
+          const fn = await start(mode, root, handler);
+          const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+          const cold = await fn.invoke({ n: 1 }, { clientContext: { custom: { traceparent } } });
+          assert.equal(cold.ok, true, JSON.stringify(cold.error));
+          if (style !== "cjs") assert.equal((cold.result as { style: string }).style, style);
+          assert.deepEqual((cold.result as { echo: unknown }).echo, { n: 1 });
+          const warm = await fn.invoke({ n: 2 });
+          assert.equal(warm.ok, true, JSON.stringify(warm.error));
+          const spans = await receiver.waitForSpans(2);
+          const of = (id: string) => spans.filter((s) => s.attributes["faas.invocation_id"] === id);
+          const [c] = of(cold.requestId);
+          const [w] = of(warm.requestId);
+          assert.equal(c.attributes["faas.coldstart"], true);
+          assert.equal(w.attributes["faas.coldstart"], false);
+          assert.equal(c.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+          assert.equal(c.parentSpanId, "00f067aa0ba902b7");
+          // No callback-deprecation noise and no layer complaint in the function's log.
+          assert.doesNotMatch(fn.log, /deprecat|\[firefly\]/i);
+        });
+      }
+      it(`${mode}: the user's error reaches the runtime unchanged and marks the span`, async () => {
+        const fn = await start(mode, ESM, "index.handler");
+        const res = await fn.invoke({ fail: "bad order" });
+        assert.equal(res.ok, false);
+        assert.equal(res.error?.errorType, "TypeError");
+        const [span] = await receiver.waitForSpans(1);
+        assert.equal(span.status.code, 2);
+      });
+    }
+  });
+}
