@@ -50,6 +50,7 @@ const firefly = new Firefly("firefly", {
   metrics: config.metrics,
   metricNames: config.metricNames,
   instrumentation: config.instrumentation,
+  privateEndpoint: config.privateEndpoint,
   flushTimeoutMs: config.flushTimeoutMs,
   sampling: config.sampling,
   alerts: config.alerts,

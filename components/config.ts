@@ -4,6 +4,7 @@
 // config or throws a ConfigError listing every problem, each with the command that fixes it.
 import { z } from "zod";
 import { publicHttpsEndpoint } from "./hosts/profiles";
+import { COLLECTOR_PORTS } from "./shipping/collectorConfig";
 import { Host, Storage } from "./types";
 
 export const CONFIG_NAMESPACE = "firefly";
@@ -198,6 +199,13 @@ export const SETTINGS = {
     description:
       "How functions load the layer: handler (handler redirection) or wrapper (AWS_LAMBDA_EXEC_WRAPPER).",
   },
+  privateEndpoint: {
+    schema: z.boolean(),
+    kind: "boolean",
+    default: false,
+    description:
+      "Allow a private collector address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): only functions in a VPC that routes there reach it, which Firefly cannot check. Firehose never does.",
+  },
   flushTimeoutMs: {
     schema: z.number().int().min(1).max(10000),
     kind: "integer",
@@ -316,6 +324,7 @@ export interface FireflyConfig {
   metrics: boolean;
   metricNames: string[];
   instrumentation: InstrumentationMode;
+  privateEndpoint: boolean;
   flushTimeoutMs: number;
   sampling: z.infer<typeof samplingSchema>;
   docker: z.infer<typeof dockerSchema>;
@@ -552,7 +561,7 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
 
 /** Rules that involve more than one setting. */
 function crossChecks(config: FireflyConfig): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...ingestProblems(config)];
   if (config.metrics && !publicHttpsEndpoint(config.host, config).available) {
     const fix =
       config.host === Host.Kubernetes
@@ -601,6 +610,172 @@ function crossChecks(config: FireflyConfig): ConfigProblem[] {
       message: "has no effect without firefly:kubernetes.ingressHost",
       fix: setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true }),
     });
+  }
+  return problems;
+}
+
+// ---- Where instrumented functions and Firehose send -------------------------------------------------
+// A function inside Lambda that is told to export to 127.0.0.1 exports to its own sandbox: every span is
+// lost without a word. These rules refuse, before anything exists, every endpoint Lambda cannot reach
+// and every plain-HTTP endpoint that would carry the bearer token across the internet. Only addresses
+// written as IP literals (and `localhost`) can be judged here; a DNS name counts as public.
+
+/** What kind of address a URL's host is, as far as Lambda is concerned. */
+export enum AddressKind {
+  Loopback = "loopback",
+  LinkLocal = "link-local",
+  Unspecified = "unspecified",
+  Private = "private",
+  Public = "public",
+}
+
+function ipv4Kind(host: string): AddressKind | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (!m) return undefined;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  if (a === 127) return AddressKind.Loopback;
+  if (host === "0.0.0.0") return AddressKind.Unspecified;
+  if (a === 169 && b === 254) return AddressKind.LinkLocal;
+  if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return AddressKind.Private;
+  if (a === 100 && b >= 64 && b <= 127) return AddressKind.Private; // carrier-grade NAT, VPC-only too
+  return AddressKind.Public;
+}
+
+/** Classifies a host name or IP literal (IPv6 with or without brackets). */
+export function addressKind(host: string): AddressKind {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return AddressKind.Loopback;
+  const v4 = ipv4Kind(h);
+  if (v4) return v4;
+  if (h.includes(":")) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    if (mapped) return ipv4Kind(mapped[1]) ?? AddressKind.Public;
+    if (/^(0*:)*:?0*1$/.test(h) && h !== "1") return AddressKind.Loopback;
+    if (/^(0*:)*:?0*$/.test(h)) return AddressKind.Unspecified;
+    if (/^fe[89ab]/.test(h)) return AddressKind.LinkLocal;
+    if (/^f[cd]/.test(h)) return AddressKind.Private;
+  }
+  return AddressKind.Public;
+}
+
+/** Why Lambda functions cannot (or must not) send to `url` with a bearer token, or undefined when they can. */
+export function otlpEndpointProblem(url: string | undefined, privateEndpoint: boolean): string | undefined {
+  if (!url) return "instrumented functions would get no OTLP endpoint at all";
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a URL`;
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return `${url} is not an http(s) URL`;
+  const kind = addressKind(parsed.hostname);
+  switch (kind) {
+    case AddressKind.Loopback:
+      return `instrumented functions would export to ${url}: inside Lambda that is the function's own sandbox (loopback), so every span would be lost`;
+    case AddressKind.LinkLocal:
+      return `instrumented functions would export to ${url}, a link-local address Lambda cannot reach`;
+    case AddressKind.Unspecified:
+      return `instrumented functions would export to ${url}: ${parsed.hostname} is a bind-all address, not one anything can send to`;
+    case AddressKind.Private:
+      return privateEndpoint
+        ? undefined
+        : `instrumented functions would export to ${url}, a private address only functions in a VPC that routes there can reach (Firefly cannot check that)`;
+    case AddressKind.Public:
+      return parsed.protocol === "http:"
+        ? `instrumented functions would send their bearer token to ${url} over plain HTTP across the internet`
+        : undefined;
+  }
+}
+
+/** Why Firehose cannot deliver to `url`, or undefined when it can (HTTPS on 443 is checked by the schema). */
+export function firehoseUrlProblem(url: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    return `${JSON.stringify(url)} is not a URL`;
+  }
+  const kind = addressKind(host);
+  return kind === AddressKind.Public
+    ? undefined
+    : `Firehose would deliver to ${url}, a ${kind} address: Firehose reaches only public HTTPS endpoints`;
+}
+
+const urlHost = (address: string) => (address.includes(":") ? `[${address}]` : address);
+
+/**
+ * The OTLP endpoint the host will give functions, as far as the settings decide it, and the setting that
+ * decides it. `url` is undefined where the host makes a public HTTPS URL itself (ec2's API Gateway); a
+ * Kubernetes LoadBalancer's address is known only later, but that it is plain HTTP is known now.
+ */
+export function plannedOtlpEndpoint(config: Pick<FireflyConfig, "host" | "docker" | "kubernetes" | "ec2">): {
+  url?: string;
+  setting: string;
+  plainLoadBalancer?: boolean;
+} {
+  switch (config.host) {
+    case Host.Docker:
+      return {
+        url:
+          config.docker.publicUrl ??
+          `http://${urlHost(config.docker.bindAddress ?? "127.0.0.1")}:${COLLECTOR_PORTS.otlpHttp}`,
+        setting: "firefly:docker.publicUrl",
+      };
+    case Host.Kubernetes:
+      if (config.kubernetes.publicUrl)
+        return { url: config.kubernetes.publicUrl, setting: "firefly:kubernetes.publicUrl" };
+      if (config.kubernetes.ingressHost)
+        return { url: `https://${config.kubernetes.ingressHost}`, setting: "firefly:kubernetes.ingressHost" };
+      return { setting: "firefly:kubernetes.ingressHost", plainLoadBalancer: true };
+    case Host.Ec2:
+      return {
+        url: config.ec2.domain ? `https://${config.ec2.domain}` : undefined,
+        setting: "firefly:ec2.domain",
+      };
+  }
+}
+
+function ingestProblems(config: FireflyConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { url, setting, plainLoadBalancer } = plannedOtlpEndpoint(config);
+  const why = plainLoadBalancer
+    ? "without an ingress host the collector is exposed by a plain-HTTP LoadBalancer: instrumented functions would send their bearer token across the internet in clear"
+    : config.host === Host.Ec2 && url === undefined
+      ? undefined
+      : otlpEndpointProblem(url, config.privateEndpoint);
+  if (why) {
+    const fix =
+      config.host === Host.Kubernetes
+        ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or ${setCommand("firefly:kubernetes.publicUrl", "https://ingest.example.com", { path: true })}`
+        : config.host === Host.Ec2
+          ? `${setCommand(setting, "firefly.example.com", { path: true })}  (a public DNS name pointing at the instance), or pulumi config rm --path firefly:ec2.domain  (an API Gateway HTTPS URL)`
+          : `${setCommand(setting, "https://ingest.example.com", { path: true })}  (an HTTPS tunnel or reverse proxy on 443 in front of the collector, see docs/hosts.md), or pulumi config set firefly:host ec2`;
+    const isPrivate = /private address/.test(why);
+    const fromSetting = config.docker.publicUrl !== undefined || config.kubernetes.publicUrl !== undefined;
+    problems.push({
+      key: setting,
+      value: fromSetting && url ? JSON.stringify(url) : undefined,
+      message: why,
+      fix: isPrivate
+        ? `pulumi config set firefly:privateEndpoint true  (every instrumented function runs in a VPC that routes there), or ${fix}`
+        : fix,
+    });
+  }
+  const publicUrl =
+    config.host === Host.Docker
+      ? config.docker.publicUrl
+      : config.host === Host.Kubernetes
+        ? config.kubernetes.publicUrl
+        : undefined;
+  if (config.metrics && publicUrl) {
+    const firehose = firehoseUrlProblem(publicUrl);
+    if (firehose)
+      problems.push({
+        key: `firefly:${config.host}.publicUrl`,
+        value: JSON.stringify(publicUrl),
+        message: firehose,
+        fix: `${setCommand(`firefly:${config.host}.publicUrl`, "https://ingest.example.com", { path: true })}  (a public HTTPS URL with a trusted certificate), or pulumi config set firefly:metrics false`,
+      });
   }
   return problems;
 }

@@ -4,7 +4,7 @@
 // program are instrumented by `fireflyTransform` / `instrumentFunctionArgs` (exported below).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_METRIC_NAMES, InstrumentationMode } from "./config";
+import { DEFAULT_METRIC_NAMES, firehoseUrlProblem, InstrumentationMode, otlpEndpointProblem } from "./config";
 import { InstrumentedFunction } from "./emit/existingFunction";
 import { validateInstrumentationOptions } from "./emit/instrument";
 import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer";
@@ -44,6 +44,8 @@ export interface EmitPhaseArgs {
   readonly metricNames?: string[];
   /** How functions load the layer. Default: `handler` (handler redirection). */
   readonly instrumentation?: InstrumentationMode;
+  /** `otlpEndpoint` is a private address that every instrumented function reaches through its VPC; without it such an address is refused. Default: false. */
+  readonly privateEndpoint?: boolean;
   /** `OTEL_TRACES_SAMPLER` for instrumented functions. Default: unset (the layer's default; sampling happens at the gateway). */
   readonly sampler?: string;
   /** `OTEL_TRACES_SAMPLER_ARG`. Default: unset. */
@@ -98,6 +100,29 @@ export function functionResourceNames(functions: readonly string[]): string[] {
   });
 }
 
+/**
+ * Refuses endpoints Lambda cannot reach (loopback, link-local, bind-all, none), a private one unless
+ * `privateEndpoint` says the functions' VPC routes there, the token over plain HTTP to a public address,
+ * and a Firehose URL that is not public. Pure; values known only at deployment (Outputs) are left out.
+ */
+export function validateEndpoints(
+  args: Pick<EmitPhaseArgs, "otlpEndpoint" | "firehoseUrl" | "privateEndpoint" | "metrics">,
+): void {
+  const problems: string[] = [];
+  if (typeof args.otlpEndpoint === "string" || args.otlpEndpoint === undefined) {
+    const why = otlpEndpointProblem(args.otlpEndpoint, args.privateEndpoint ?? false);
+    if (why)
+      problems.push(
+        `EmitPhase otlpEndpoint: ${why}. Give an https:// URL Lambda reaches${/private address/.test(why) ? ", or set privateEndpoint: true when every instrumented function runs in a VPC that routes there" : ""}.`,
+      );
+  }
+  if (args.metrics && typeof args.firehoseUrl === "string") {
+    const why = firehoseUrlProblem(args.firehoseUrl);
+    if (why) problems.push(`EmitPhase firehoseUrl: ${why}. Give a public https:// URL on port 443.`);
+  }
+  if (problems.length > 0) throw new Error(problems.join("\n"));
+}
+
 export class EmitPhase extends pulumi.ComponentResource {
   /** Versioned ARN of the published Firefly layer. */
   public readonly layerArn: pulumi.Output<string>;
@@ -122,6 +147,7 @@ export class EmitPhase extends pulumi.ComponentResource {
     });
     const metricNames = validateMetricNames(args.metricNames ?? EMIT_DEFAULTS.metricNames);
     validateInstrumentationOptions(args);
+    validateEndpoints(args);
     const layerName = validateLayerName(args.layerName ?? EMIT_DEFAULTS.layerName);
     const functions = [...new Set((args.functions ?? []).map((f) => unqualified(f).fn))];
     const resourceNames = functionResourceNames(functions);

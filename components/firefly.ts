@@ -42,6 +42,11 @@ export interface FireflyArgs {
   readonly metricNames?: string[];
   /** How instrumented functions load the layer. Default: `handler` (handler redirection). */
   readonly instrumentation?: InstrumentationMode;
+  /**
+   * The collector's address is private (e.g. docker `bindAddress` 10.0.0.5) and every instrumented function
+   * runs in a VPC that routes there; without it such an address is refused. Default: false.
+   */
+  readonly privateEndpoint?: boolean;
   /** Longest time (ms) an invocation waits for its spans to be exported. Default: 500. */
   readonly flushTimeoutMs?: number;
   /** Tail sampling at the gateway. Default: keep every trace. Below 100%, errors and traces over `slowMs` are still kept. */
@@ -197,6 +202,7 @@ export class Firefly extends pulumi.ComponentResource {
         metrics: args.metrics,
         metricNames: args.metricNames,
         instrumentation: args.instrumentation,
+        privateEndpoint: args.privateEndpoint,
         flushTimeoutMs: args.flushTimeoutMs ?? SETTINGS.flushTimeoutMs.default,
       },
       { parent: this },

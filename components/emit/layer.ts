@@ -1,5 +1,7 @@
 // Publishing the Firefly layer. The version is keyed on the zip's SHA-256, so an unchanged build
-// publishes nothing and a changed one publishes exactly one new version.
+// publishes nothing and a changed one publishes exactly one new version. A checkout without a built
+// layer builds it on the first `pulumi up` (esbuild is installed by `npm ci`), so set-up is `npm ci`.
+import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -9,6 +11,27 @@ import { LAYER_RUNTIMES } from "./instrument";
 
 /** Where `npm run build:layer` writes the zip, relative to the package root. */
 export const DEFAULT_LAYER_ZIP = path.join(__dirname, "..", "..", "layer", "dist", "firefly-layer.zip");
+/** The script `npm run build:layer` runs. */
+export const LAYER_BUILD_SCRIPT = path.join(__dirname, "..", "..", "layer", "build.mjs");
+
+/**
+ * Builds the package's own layer when its zip is missing. A zip path given by the caller is left alone:
+ * a missing one is an error that names it.
+ */
+export function ensureLayerZip(zipPath: string): void {
+  if (path.resolve(zipPath) !== DEFAULT_LAYER_ZIP || fs.existsSync(zipPath)) return;
+  try {
+    // Output captured: the engine reads the program's stdout.
+    execFileSync(process.execPath, [LAYER_BUILD_SCRIPT], { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? "").trim();
+    throw new Error(
+      `The Firefly layer (${zipPath}) is not built and building it failed: ${stderr || String(error)}\n` +
+        "Run `npm ci` (it installs esbuild) and `npm run build:layer`; the build also needs the `zip` command.",
+    );
+  }
+}
+
 /** The layer is plain JavaScript: one build serves both architectures. */
 export const LAYER_ARCHITECTURES = ["x86_64", "arm64"];
 
@@ -43,6 +66,7 @@ export function publishLayer(
   zipPath: string,
   parent: pulumi.Resource,
 ): aws.lambda.LayerVersion {
+  ensureLayerZip(zipPath);
   return new aws.lambda.LayerVersion(
     `${name}-layer`,
     {

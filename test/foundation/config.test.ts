@@ -15,6 +15,9 @@ function problems(values: Record<string, string>, secretKeys: Set<string> = SECR
   assert.fail(`expected ${json(values)} to be refused`);
 }
 
+/** The smallest docker setting Lambda can reach: the tests about other settings start from it. */
+const REACHABLE = { docker: json({ publicUrl: "https://ingest.example.com" }) };
+
 function only(values: Record<string, string>, secretKeys?: Set<string>): ConfigProblem {
   const found = problems(values, secretKeys);
   assert.equal(found.length, 1, `expected one problem, got ${json(found)}`);
@@ -23,7 +26,7 @@ function only(values: Record<string, string>, secretKeys?: Set<string>): ConfigP
 
 describe("stack config validation", () => {
   it("defaults to docker + promscale with no functions, no metrics and the dashboard metric set", () => {
-    const config = validateConfig({ values: {} });
+    const config = validateConfig({ values: REACHABLE });
     assert.equal(config.host, Host.Docker);
     assert.equal(config.storage, Storage.Promscale);
     assert.deepEqual(config.functions, []);
@@ -112,6 +115,7 @@ describe("stack config validation", () => {
   it("accepts names, full ARNs in any partition and partial ARNs", () => {
     const config = validateConfig({
       values: {
+        ...REACHABLE,
         functions: json([
           "a_b-c",
           "arn:aws-cn:lambda:cn-north-1:123456789012:function:x",
@@ -124,7 +128,10 @@ describe("stack config validation", () => {
   });
 
   it("refuses the same function twice, by name or ARN", () => {
-    const p = only({ functions: json(["orders", "arn:aws:lambda:us-east-1:123456789012:function:orders"]) });
+    const p = only({
+      ...REACHABLE,
+      functions: json(["orders", "arn:aws:lambda:us-east-1:123456789012:function:orders"]),
+    });
     assert.equal(p.key, "firefly:functions[1]");
     assert.equal(p.fix, "pulumi config rm --path 'firefly:functions[1]'");
   });
@@ -136,11 +143,11 @@ describe("stack config validation", () => {
   });
 
   it("refuses metrics on a host with no public HTTPS endpoint, saying what to configure", () => {
-    const docker = only({ metrics: "true" });
-    assert.equal(docker.key, "firefly:metrics");
+    const docker = problems({ metrics: "true" }).find((p) => p.key === "firefly:metrics")!;
+    assert.ok(docker);
     assert.match(docker.message, /public HTTPS endpoint on port 443/);
     assert.match(docker.fix, /firefly:docker\.publicUrl/);
-    const k8s = only({ metrics: "true", host: "kubernetes" });
+    const k8s = problems({ metrics: "true", host: "kubernetes" }).find((p) => p.key === "firefly:metrics")!;
     assert.match(k8s.fix, /firefly:kubernetes\.ingressHost/);
   });
 
@@ -212,7 +219,10 @@ describe("stack config validation", () => {
 
   it("refuses an invalid kubernetes namespace and an ingress class without a host", () => {
     assert.equal(only({ kubernetes: json({ namespace: "Firefly_NS" }) }).key, "firefly:kubernetes.namespace");
-    const p = only({ host: "kubernetes", kubernetes: json({ ingressClass: "nginx" }) });
+    const p = only({
+      host: "kubernetes",
+      kubernetes: json({ ingressClass: "nginx", publicUrl: "https://ingest.example.com" }),
+    });
     assert.equal(p.key, "firefly:kubernetes.ingressClass");
   });
 
@@ -260,11 +270,12 @@ describe("stack config cross-checks", () => {
   });
 
   it("refuses alert emails without a mail relay", () => {
-    const p = only({ alerts: JSON.stringify({ emails: ["oncall@example.com"] }) });
+    const p = only({ ...REACHABLE, alerts: JSON.stringify({ emails: ["oncall@example.com"] }) });
     assert.equal(p.key, "firefly:alerts.emails");
     assert.match(p.fix, /firefly:smtp\.host/);
     const ok = validateConfig({
       values: {
+        ...REACHABLE,
         alerts: JSON.stringify({ emails: ["oncall@example.com"] }),
         smtp: JSON.stringify({ host: "smtp.example.com:587", fromAddress: "grafana@example.com" }),
       },
@@ -279,6 +290,88 @@ describe("stack config: keys that collide with object internals", () => {
       const p = only({ [key]: "x" });
       assert.equal(p.key, `firefly:${key}`);
       assert.match(p.message, /unknown setting/);
+    }
+  });
+});
+
+describe("stack config: functions and Firehose must be able to reach the collector", () => {
+  const docker = (d: Record<string, string>) => ({ docker: json(d) });
+
+  it("refuses the bare defaults: functions would export to their own loopback inside Lambda", () => {
+    const p = only({});
+    assert.equal(p.key, "firefly:docker.publicUrl");
+    assert.match(p.message, /http:\/\/127\.0\.0\.1:4318: inside Lambda that is the function's own sandbox/);
+    assert.equal(
+      p.fix,
+      "pulumi config set --path firefly:docker.publicUrl https://ingest.example.com  (an HTTPS tunnel or reverse proxy on 443 in front of the collector, see docs/hosts.md), or pulumi config set firefly:host ec2",
+    );
+  });
+
+  it("refuses loopback, link-local and bind-all addresses, in bindAddress or publicUrl", () => {
+    for (const [values, why] of [
+      [docker({ bindAddress: "0.0.0.0" }), /bind-all address/],
+      [docker({ bindAddress: "::" }), /bind-all address/],
+      [docker({ bindAddress: "169.254.10.1" }), /link-local/],
+      [docker({ bindAddress: "::1" }), /loopback/],
+      [docker({ publicUrl: "https://localhost" }), /loopback/],
+      [docker({ publicUrl: "https://127.1.2.3" }), /loopback/],
+      [{ host: "kubernetes", kubernetes: json({ publicUrl: "https://169.254.169.254" }) }, /link-local/],
+    ] as const) {
+      const p = only(values as Record<string, string>);
+      assert.match(p.message, why, json(values));
+      assert.match(p.fix, /^pulumi config set --path firefly:(docker\.publicUrl|kubernetes\.ingressHost) /);
+    }
+  });
+
+  it("refuses a private address unless firefly:privateEndpoint says the functions' VPC routes there", () => {
+    const p = only(docker({ bindAddress: "10.0.0.5" }));
+    assert.match(p.message, /http:\/\/10\.0\.0\.5:4318, a private address only functions in a VPC/);
+    assert.match(p.fix, /^pulumi config set firefly:privateEndpoint true /);
+    for (const address of ["10.0.0.5", "172.20.1.1", "192.168.1.10", "100.64.0.1", "fd00::5"]) {
+      const config = validateConfig({
+        values: { ...docker({ bindAddress: address }), privateEndpoint: "true" },
+      });
+      assert.equal(config.privateEndpoint, true);
+    }
+  });
+
+  it("refuses the token over plain HTTP across the internet, on docker and on a Kubernetes LoadBalancer", () => {
+    const p = only(docker({ bindAddress: "203.0.113.5" }));
+    assert.match(
+      p.message,
+      /bearer token to http:\/\/203\.0\.113\.5:4318 over plain HTTP across the internet/,
+    );
+    const k8s = only({ host: "kubernetes" });
+    assert.equal(k8s.key, "firefly:kubernetes.ingressHost");
+    assert.match(k8s.message, /plain-HTTP LoadBalancer/);
+    assert.equal(
+      k8s.fix,
+      "pulumi config set --path firefly:kubernetes.ingressHost ingest.example.com  (an Ingress with TLS), or pulumi config set --path firefly:kubernetes.publicUrl https://ingest.example.com",
+    );
+    // privateEndpoint does not make a public address private.
+    only({ ...docker({ bindAddress: "203.0.113.5" }), privateEndpoint: "true" });
+  });
+
+  it("refuses a private public URL for Firehose even with privateEndpoint (Firehose is outside every VPC)", () => {
+    const p = only({
+      ...docker({ publicUrl: "https://10.1.2.3" }),
+      metrics: "true",
+      privateEndpoint: "true",
+    });
+    assert.equal(p.key, "firefly:docker.publicUrl");
+    assert.match(p.message, /Firehose reaches only public HTTPS endpoints/);
+    assert.match(p.fix, /or pulumi config set firefly:metrics false$/);
+  });
+
+  it("accepts every host once it has a public HTTPS URL; ec2 always has one", () => {
+    for (const values of [
+      docker({ publicUrl: "https://ingest.example.com" }),
+      { host: "ec2" },
+      { host: "ec2", ec2: json({ domain: "firefly.example.com" }) },
+      { host: "kubernetes", kubernetes: json({ ingressHost: "ingest.example.com" }) },
+      { host: "kubernetes", kubernetes: json({ publicUrl: "https://ingest.example.com" }) },
+    ]) {
+      validateConfig({ values });
     }
   });
 });

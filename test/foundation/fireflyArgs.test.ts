@@ -9,7 +9,11 @@ describe("Firefly component args", () => {
   it("accepts values only known at deployment (Outputs) and the mail relay password inside smtp", () => {
     validateFireflyArgs({
       host: Host.Kubernetes,
-      kubernetes: { kubeconfig: pulumi.output("apiVersion: v1"), namespace: "obs" },
+      kubernetes: {
+        kubeconfig: pulumi.output("apiVersion: v1"),
+        namespace: "obs",
+        ingressHost: "ingest.example.com",
+      },
       alerts: { emails: ["oncall@example.com"] },
       smtp: {
         host: "smtp.example.com:587",
@@ -31,6 +35,23 @@ describe("Firefly component args", () => {
         return true;
       },
     );
+  });
+
+  it("refuses args whose functions could not reach the collector, the fix worded for args", () => {
+    assert.throws(
+      () => validateFireflyArgs({ host: Host.Docker, docker: { bindAddress: "10.0.0.5" } }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.problems.length, 1);
+        assert.equal(err.problems[0].key, "args.docker.publicUrl");
+        assert.match(err.problems[0].message, /private address/);
+        assert.equal(err.problems[0].fix, "set args.privateEndpoint to true");
+        return true;
+      },
+    );
+    validateFireflyArgs({ host: Host.Docker, docker: { bindAddress: "10.0.0.5" }, privateEndpoint: true });
+    assert.throws(() => validateFireflyArgs({}), /args\.docker\.publicUrl: .*loopback/);
+    assert.throws(() => validateFireflyArgs({ host: Host.Kubernetes }), /plain-HTTP LoadBalancer/);
   });
 
   it("checks secrets given as plain strings like stack secrets", () => {

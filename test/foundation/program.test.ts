@@ -62,8 +62,9 @@ describe("the Firefly program (index.ts) under mocks", function () {
 
   afterEach(() => pulumi.runtime.setAllConfig({}, []));
 
-  it("with default config builds all three phases on the local docker engine", async () => {
-    const stack = runProgram({});
+  it("with the README's docker config (a public HTTPS URL) builds all three phases on the local docker engine", async () => {
+    const stack = runProgram({ docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }) });
+    assert.equal(await value(stack.otlpEndpoint), "https://ingest.example.com");
     assert.match(String(await value(stack.grafanaUrl)), /^https?:\/\//);
     await settle();
     assert.ok(
@@ -112,7 +113,7 @@ describe("the Firefly program (index.ts) under mocks", function () {
 
   it("never writes a configured secret in plain text into any resource", async () => {
     const token = "user-supplied-otlp-token-0123456789abcdef";
-    const stack = runProgram({ otlpToken: token }, ["otlpToken"]);
+    const stack = runProgram({ host: "ec2", otlpToken: token }, ["otlpToken"]);
     await value(stack.grafanaUrl);
     await settle();
     const { plain: leaks, wrapped } = scanSecrets([token]);
@@ -133,6 +134,25 @@ describe("the Firefly program (index.ts) under mocks", function () {
         assert.match(
           err.message,
           /fix: pulumi config rm firefly:functions && pulumi config set --path 'firefly:functions\[0\]' orders/,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(recorded, [], "nothing was created");
+  });
+
+  it("refuses the bare defaults before creating anything: functions would export to their own loopback", () => {
+    assert.throws(
+      () => runProgram({ functions: JSON.stringify(["orders"]) }),
+      (err: Error) => {
+        assert.ok(err instanceof pulumi.RunError);
+        assert.match(
+          err.message,
+          /firefly:docker\.publicUrl: instrumented functions would export to http:\/\/127\.0\.0\.1:4318/,
+        );
+        assert.match(
+          err.message,
+          /fix: pulumi config set --path firefly:docker\.publicUrl https:\/\/ingest\.example\.com/,
         );
         return true;
       },

@@ -2,7 +2,8 @@
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SETTINGS } from "../../components/config";
+import { ConfigError, SETTINGS, validateConfig } from "../../components/config";
+import { LAYER_RUNTIMES } from "../../components/emit/instrument";
 
 const root = join(__dirname, "..", "..");
 const readme = readFileSync(join(root, "README.md"), "utf8");
@@ -37,8 +38,45 @@ describe("README", () => {
     assert.match(readme, /^bash \.ci\/run\b/m);
   });
 
-  it("gives the deploy command and the layer build it needs", () => {
-    assert.match(readme, /^npm run build:layer\b/m);
-    assert.match(readme, /^pulumi up$/m);
+  it("sets up with npm ci and pulumi up alone: Run it needs no layer build", () => {
+    const runIt = readme.slice(readme.indexOf("## Run it"), readme.indexOf("## Test it"));
+    assert.match(runIt, /^npm ci$/m);
+    assert.match(runIt, /^pulumi up$/m);
+    assert.doesNotMatch(
+      runIt,
+      /^npm run build/m,
+      "the first pulumi up builds the layer (components/emit/layer.ts)",
+    );
+  });
+
+  it("Run it's commands make a configuration the program accepts", () => {
+    const runIt = readme.slice(readme.indexOf("## Run it"), readme.indexOf("## Test it"));
+    const sets = [...runIt.matchAll(/^pulumi config set (--path )?'?firefly:([\w.[\]]+)'? (\S+)/gm)];
+    assert.ok(sets.length >= 2, "no firefly settings in Run it");
+    // The ec2 block and the docker alternative, each on its own.
+    const ec2 = { host: "ec2", functions: JSON.stringify(["my-existing-function"]) };
+    validateConfig({ values: ec2 });
+    const publicUrl = sets.find((m) => m[2] === "docker.publicUrl")?.[3];
+    assert.ok(publicUrl, "Run it shows the docker alternative");
+    validateConfig({ values: { docker: JSON.stringify({ publicUrl }) } });
+  });
+
+  it("shows a sample error the code really prints, for the settings it names", () => {
+    const m = /<!-- readme-sample-error: (\{.*\}) -->\n```\n([\s\S]*?)\n```/.exec(readme);
+    assert.ok(m, "README has no marked sample error");
+    assert.throws(
+      () => validateConfig({ values: JSON.parse(m[1]) }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(m[2], err.message);
+        return true;
+      },
+    );
+  });
+
+  it("names exactly the runtimes the layer is published for", () => {
+    const limits = readme.slice(readme.indexOf("## Limits"));
+    const named = limits.slice(0, limits.indexOf("zip packages")).match(/nodejs\d+\.x/g) ?? [];
+    assert.deepEqual([...new Set(named)].sort(), [...LAYER_RUNTIMES].sort());
   });
 });

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { AlwaysOffSampler, TracerProvider } from "@opentelemetry/sdk-trace";
+import { AlwaysOffSampler, SamplingDecision, TracerProvider } from "@opentelemetry/sdk-trace";
 import { OtlpHttpExporter } from "../../layer/src/exporter";
 import { InvocationSpanProcessor } from "../../layer/src/processor";
 import { startOtlpReceiver } from "./otlp";
@@ -140,5 +140,32 @@ describe("layer export: OTLP/HTTP with a bounded flush", () => {
     provider.getTracer("t").startSpan("dropped").end();
     assert.deepEqual(await processor.flush(), { exported: 0, dropped: 0 });
     assert.deepEqual(sent, []);
+  });
+
+  // AlwaysOff never reaches onEnd (the SDK makes a non-recording span), so the test above passes with or
+  // without the processor's sampled check. A sampler that records without sampling does reach onEnd:
+  // only the check keeps such a span out of the export.
+  it("recorded but unsampled spans are not exported; sampled ones are", async () => {
+    const sent: string[][] = [];
+    const processor = new InvocationSpanProcessor(
+      { send: async (spans) => void sent.push(spans.map((s) => s.name)), shutdown() {} },
+      100,
+    );
+    const provider = new TracerProvider({
+      sampler: {
+        shouldSample: (_ctx, _trace, name) => ({
+          decision: name === "kept" ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.RECORD,
+        }),
+        toString: () => "RecordOnly",
+      },
+      spanProcessors: [processor],
+    });
+    const tracer = provider.getTracer("t");
+    const recorded = tracer.startSpan("recorded-only");
+    assert.equal(recorded.isRecording(), true, "the span reaches the processor's onEnd");
+    recorded.end();
+    tracer.startSpan("kept").end();
+    assert.deepEqual(await processor.flush(), { exported: 1, dropped: 0 });
+    assert.deepEqual(sent, [["kept"]]);
   });
 });
