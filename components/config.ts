@@ -4,6 +4,7 @@
 // config or throws a ConfigError listing every problem, each with the command that fixes it.
 import { z } from "zod";
 import { publicHttpsEndpoint } from "./hosts";
+import { DEFAULT_STORAGE } from "./storageChoice";
 import { Host, Storage } from "./types";
 
 export const CONFIG_NAMESPACE = "firefly";
@@ -158,9 +159,9 @@ export const SETTINGS = {
   storage: {
     schema: z.enum(Storage),
     kind: "string",
-    default: Storage.Promscale,
+    default: DEFAULT_STORAGE,
     description:
-      "Metric and trace store: promscale (TimescaleDB, x86_64) or prometheus (Prometheus + Jaeger).",
+      "Metric and trace store: prometheus (Prometheus + Jaeger) or promscale (end of life since 2023: TimescaleDB, x86_64, warned at every update).",
   },
   functions: {
     schema: z.array(
@@ -303,7 +304,8 @@ export const SETTINGS = {
     schema: secretString(16),
     kind: "string",
     secret: true,
-    description: "Storage database password (secret, promscale only). Default: generated once.",
+    description:
+      "PostgreSQL superuser password (secret, promscale only; the connector logs in as its own prom_writer role). Default: generated once.",
   },
 } satisfies Record<string, Setting>;
 

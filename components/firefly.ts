@@ -12,6 +12,7 @@ import {
 import { EmitPhase } from "./emit";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
+import { DEFAULT_STORAGE } from "./storageChoice";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
 
 /** Tail sampling at the gateway. Errors are always kept. */
@@ -25,7 +26,7 @@ export interface Sampling {
 export interface FireflyArgs {
   /** Where the collector, the store and Grafana run. Default: `docker`. */
   readonly host?: Host;
-  /** Which store holds metrics and traces. Default: `promscale`. */
+  /** Which store holds metrics and traces. Default: `prometheus` (promscale is end of life). */
   readonly storage?: Storage;
   /** Settings for the docker host. Default: the local engine, ports bound to 127.0.0.1. */
   readonly docker?: DockerHost;
@@ -134,7 +135,7 @@ export class Firefly extends pulumi.ComponentResource {
     validateFireflyArgs(args);
 
     const host = args.host ?? Host.Docker;
-    const storage = args.storage ?? Storage.Promscale;
+    const storage = args.storage ?? DEFAULT_STORAGE;
     // Only the chosen host's settings travel on: the phases refuse settings for another host.
     const hostArgs = {
       host,
