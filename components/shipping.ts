@@ -218,7 +218,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
     switch (host) {
       case Host.Docker: {
         const d = args.docker ?? {};
-        const provider = dockerProvider(name, d.engine, this);
+        const provider = dockerProvider(name, d.engine, this, d.certPath);
         const network = new docker.Network(
           `${name}-network`,
           { name: `${name}-firefly`, driver: "bridge" },

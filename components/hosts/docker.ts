@@ -133,6 +133,11 @@ export function runDockerServices(
   return containers;
 }
 
-export function dockerProvider(name: string, engine: string | undefined, parent: pulumi.Resource) {
-  return engine ? new docker.Provider(`${name}-engine`, { host: engine }, { parent }) : undefined;
+export function dockerProvider(
+  name: string,
+  engine: string | undefined,
+  parent: pulumi.Resource,
+  certPath?: string,
+) {
+  return engine ? new docker.Provider(`${name}-engine`, { host: engine, certPath }, { parent }) : undefined;
 }

@@ -74,7 +74,7 @@ export function deployServices(
             network,
             bindAddress: target.docker?.bindAddress ?? DEFAULT_BIND_ADDRESS,
           },
-          provider: dockerProvider(name, target.docker?.engine, parent),
+          provider: dockerProvider(name, target.docker?.engine, parent, target.docker?.certPath),
         },
         parent,
       );
