@@ -45,7 +45,11 @@ const firefly = new Firefly("firefly", {
   storage: config.storage,
   docker: config.docker,
   ec2: config.ec2,
-  kubernetes: config.kubernetes,
+  // Validation refused a kubeconfig not stored as a secret; it stays one from here on.
+  kubernetes:
+    config.kubernetes.kubeconfig === undefined
+      ? config.kubernetes
+      : { ...config.kubernetes, kubeconfig: pulumi.secret(config.kubernetes.kubeconfig) },
   functions: config.functions,
   metrics: config.metrics,
   metricNames: config.metricNames,

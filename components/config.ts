@@ -3,8 +3,10 @@
 // `validateConfig` is pure: it takes the raw strings Pulumi hands the program and returns a typed
 // config or throws a ConfigError listing every problem, each with the command that fixes it.
 import { z } from "zod";
+import { hygieneChecks, scrubProblem, sensitiveStrings } from "./configHygiene";
 import { publicHttpsEndpoint } from "./hosts/profiles";
 import { COLLECTOR_PORTS } from "./shipping/collectorConfig";
+import { DEFAULT_STORAGE } from "./storageChoice";
 import { Host, Storage } from "./types";
 
 export const CONFIG_NAMESPACE = "firefly";
@@ -77,6 +79,7 @@ const dockerSchema = z.strictObject({
     .optional(),
   publicUrl: httpsUrl.optional(),
   bindAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
+  certPath: z.string().min(1).optional(),
 });
 
 const ec2Schema = z.strictObject({
@@ -93,6 +96,7 @@ const ec2Schema = z.strictObject({
     .regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id like subnet-0123456789abcdef0")
     .optional(),
   adminCidrs: z.array(z.string().regex(CIDR, "must be a CIDR block like 203.0.113.0/24")).optional(),
+  adminCidrsOpenToInternet: z.boolean().optional(),
   domain: z.string().regex(HOSTNAME, "must be a lower-case DNS name like firefly.example.com").optional(),
   dataVolumeSizeGb: z.number().int().min(10).max(16384).optional(),
 });
@@ -159,9 +163,9 @@ export const SETTINGS = {
   storage: {
     schema: z.enum(Storage),
     kind: "string",
-    default: Storage.Promscale,
+    default: DEFAULT_STORAGE,
     description:
-      "Metric and trace store: promscale (TimescaleDB, x86_64) or prometheus (Prometheus + Jaeger).",
+      "Metric and trace store: prometheus (Prometheus + Jaeger) or promscale (end of life since 2023: TimescaleDB, x86_64, warned at every update).",
   },
   functions: {
     schema: z.array(
@@ -226,9 +230,10 @@ export const SETTINGS = {
       engine: "ssh://user@docker-host",
       publicUrl: "https://ingest.example.com",
       bindAddress: "127.0.0.1",
+      certPath: "~/.docker/remote",
     },
     description:
-      "docker host: {engine, publicUrl (HTTPS on 443 forwarding to the ingest port), bindAddress}.",
+      "docker host: {engine, publicUrl (HTTPS on 443 forwarding to the ingest port), bindAddress (loopback or private), certPath (TLS client certificates, required for tcp://)}.",
   },
   ec2: {
     schema: ec2Schema,
@@ -237,10 +242,12 @@ export const SETTINGS = {
       instanceType: "t3.medium",
       subnetId: "subnet-0123456789abcdef0",
       adminCidrs: "203.0.113.0/24",
+      adminCidrsOpenToInternet: "true",
       domain: "firefly.example.com",
       dataVolumeSizeGb: "50",
     },
-    description: "ec2 host: {instanceType (x86_64), subnetId, adminCidrs, domain, dataVolumeSizeGb}.",
+    description:
+      "ec2 host: {instanceType (x86_64), subnetId, adminCidrs, adminCidrsOpenToInternet (required to allow a /0), domain, dataVolumeSizeGb}.",
   },
   kubernetes: {
     schema: kubernetesSchema,
@@ -256,7 +263,7 @@ export const SETTINGS = {
       publicUrl: "https://ingest.example.com",
     },
     description:
-      "kubernetes host: {kubeconfig, context, namespace, storageClass, ingressHost, ingressClass, tlsSecretName, publicUrl}.",
+      "kubernetes host: {kubeconfig (only as a secret), context, namespace, storageClass, ingressHost, ingressClass, tlsSecretName, publicUrl}.",
   },
   alerts: {
     schema: alertsSchema,
@@ -311,7 +318,8 @@ export const SETTINGS = {
     schema: secretString(16),
     kind: "string",
     secret: true,
-    description: "Storage database password (secret, promscale only). Default: generated once.",
+    description:
+      "PostgreSQL superuser password (secret, promscale only; the connector logs in as its own prom_writer role). Default: generated once.",
   },
 } satisfies Record<string, Setting>;
 
@@ -504,8 +512,16 @@ export interface RawConfig {
 
 /** Validate raw stack settings; throws ConfigError naming every bad key with its fix. Pure. */
 export function validateConfig(raw: RawConfig): FireflyConfig {
-  const problems: ConfigProblem[] = [];
   const names = Object.keys(SETTINGS) as SettingName[];
+  // A misspelt secret is still a secret: judge an unknown key by the setting it was meant to be.
+  const isSecretSetting = (n: string) => {
+    const meant = Object.hasOwn(SETTINGS, n) ? n : closest(n, names);
+    return meant !== undefined && (SETTINGS[meant as SettingName] as Setting).secret === true;
+  };
+  const sensitive = sensitiveStrings(raw.values, raw.secretKeys, isSecretSetting);
+  const problems: ConfigProblem[] = [];
+  // Every secret (and secret-like) value of the raw config comes out before anyone sees a problem.
+  const refuse = () => new ConfigError(problems.map((p) => scrubProblem(p, sensitive)));
   const parsed: Record<string, unknown> = {};
 
   for (const [name, text] of Object.entries(raw.values)) {
@@ -540,7 +556,7 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
       for (const issue of result.error.issues)
         problems.push(describeIssue(name as SettingName, value.value, issue));
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw refuse();
 
   const config = Object.fromEntries(
     names.map((n) => {
@@ -554,8 +570,8 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
     }),
   ) as unknown as FireflyConfig;
 
-  problems.push(...crossChecks(config));
-  if (problems.length > 0) throw new ConfigError(problems);
+  problems.push(...crossChecks(config), ...hygieneChecks({ ...config, secretKeys: raw.secretKeys }));
+  if (problems.length > 0) throw refuse();
   return config;
 }
 

@@ -13,6 +13,7 @@ import { EmitPhase } from "./emit";
 import { hostProfile, settingsFor } from "./hosts/profiles";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
+import { DEFAULT_STORAGE } from "./storageChoice";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
 
 /** Tail sampling at the gateway. Errors are always kept. */
@@ -26,7 +27,7 @@ export interface Sampling {
 export interface FireflyArgs {
   /** Where the collector, the store and Grafana run. Default: `docker`. */
   readonly host?: Host;
-  /** Which store holds metrics and traces. Default: `promscale`. */
+  /** Which store holds metrics and traces. Default: `prometheus` (promscale is end of life). */
   readonly storage?: Storage;
   /** Settings for the docker host. Default: the local engine, ports bound to 127.0.0.1. */
   readonly docker?: DockerHost;
@@ -142,7 +143,7 @@ export class Firefly extends pulumi.ComponentResource {
     validateFireflyArgs(args);
 
     const host = args.host ?? Host.Docker;
-    const storage = args.storage ?? Storage.Promscale;
+    const storage = args.storage ?? DEFAULT_STORAGE;
     // Only the chosen host's settings travel on: the phases refuse settings for another host.
     const hostArgs = { host, ...settingsFor(host, args) };
     const placementFact = hostProfile(host).placementFact.field;

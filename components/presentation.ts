@@ -19,6 +19,7 @@ import {
 } from "./presentation/args";
 import { renderDatasources } from "./presentation/datasources";
 import { GRAFANA_ADMIN_USER, GRAFANA_PORT, type GrafanaTls, grafanaService } from "./presentation/grafana";
+import { DEFAULT_STORAGE } from "./storageChoice";
 import { Host, Storage } from "./types";
 
 export * from "./presentation/args";
@@ -36,7 +37,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
     const problems = validatePresentationArgs(args);
     if (problems.length > 0) throw new Error(`PresentationPhase ${name}:\n- ${problems.join("\n- ")}`);
     const host = args.host ?? Host.Docker;
-    const storage = args.storage ?? Storage.Promscale;
+    const storage = args.storage ?? DEFAULT_STORAGE;
 
     const generated = (role: string, length: number) =>
       new random.RandomPassword(`${name}-${role}`, { length, special: false }, { parent: this }).result;

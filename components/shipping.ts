@@ -10,6 +10,7 @@ import type { ServiceSpec } from "./hosts/spec";
 import { collectorService } from "./shipping/collector";
 import { COLLECTOR_DEFAULTS } from "./shipping/collectorConfig";
 import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
+import { DEFAULT_STORAGE, storageWarnings } from "./storageChoice";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
 
 export { collectorRoutes } from "./contracts/collector";
@@ -17,7 +18,7 @@ export { collectorRoutes } from "./contracts/collector";
 export interface ShippingPhaseArgs {
   /** Where the collector and the store run. Default: `docker`. */
   readonly host?: Host;
-  /** Which store holds metrics and traces. Default: `promscale`. */
+  /** Which store holds metrics and traces. Default: `prometheus`. */
   readonly storage?: Storage;
   /** Settings for the docker host. Default: the local engine, ports bound to 127.0.0.1. */
   readonly docker?: DockerHost;
@@ -114,7 +115,8 @@ export class ShippingPhase extends pulumi.ComponentResource {
     const problems = validateShippingArgs(args);
     if (problems.length > 0) throw new Error(`ShippingPhase ${name}:\n- ${problems.join("\n- ")}`);
     const host = args.host ?? Host.Docker;
-    const storage = args.storage ?? Storage.Promscale;
+    const storage = args.storage ?? DEFAULT_STORAGE;
+    for (const warning of storageWarnings(storage)) pulumi.log.warn(warning, this);
 
     const generated = (role: string, length: number) =>
       new random.RandomPassword(`${name}-${role}`, { length, special: false }, { parent: this }).result;
@@ -125,9 +127,16 @@ export class ShippingPhase extends pulumi.ComponentResource {
       ? pulumi.secret(args.databasePassword ?? generated("db-password", 32))
       : undefined;
     const readonlyPassword = promscale ? pulumi.secret(generated("db-reader-password", 32)) : undefined;
+    const writerPassword = promscale ? pulumi.secret(generated("db-writer-password", 32)) : undefined;
 
     const services: ServiceSpec[] = [
-      ...storageServices({ storage, databasePassword, readonlyPassword, sizeGb: args.storageSizeGb }),
+      ...storageServices({
+        storage,
+        databasePassword,
+        readonlyPassword,
+        writerPassword,
+        sizeGb: args.storageSizeGb,
+      }),
       collectorService({
         config: {
           storage,

@@ -29,8 +29,10 @@ export interface DockerHost {
    * Needed for `metrics` (Firehose only delivers to HTTPS on 443) and for Lambda to reach the collector. Default: none.
    */
   readonly publicUrl?: string;
-  /** Address the ingest and Grafana ports bind to on the Docker host. Default: `127.0.0.1`. */
+  /** Address the ingest and Grafana ports bind to on the Docker host: loopback or private, never public. Default: `127.0.0.1`. */
   readonly bindAddress?: string;
+  /** Directory with the TLS client files (`ca.pem`, `cert.pem`, `key.pem`) for a `tcp://` engine; required with one. Default: none. */
+  readonly certPath?: string;
 }
 
 /** Settings for the `ec2` host. */
@@ -41,6 +43,8 @@ export interface Ec2Host {
   readonly subnetId?: string;
   /** CIDR blocks allowed to reach Grafana (HTTPS, port 3000). Default: none (reach it through SSM Session Manager port forwarding). */
   readonly adminCidrs?: string[];
+  /** Acknowledges that an `adminCidrs` entry of `0.0.0.0/0` opens Grafana's login page to the whole internet; without it a /0 is refused. Default: false. */
+  readonly adminCidrsOpenToInternet?: boolean;
   /** Your domain for the HTTPS front (a certificate is issued for it). Default: none: an API Gateway URL is used. */
   readonly domain?: string;
   /** Size of the data volume in GiB, kept across instance replacement. Default: 50. */

@@ -137,8 +137,13 @@ export function runDockerServices(
   return containers;
 }
 
-export function dockerProvider(name: string, engine: string | undefined, parent: pulumi.Resource) {
-  return engine ? new docker.Provider(`${name}-engine`, { host: engine }, { parent }) : undefined;
+export function dockerProvider(
+  name: string,
+  engine: string | undefined,
+  parent: pulumi.Resource,
+  certPath?: string,
+) {
+  return engine ? new docker.Provider(`${name}-engine`, { host: engine, certPath }, { parent }) : undefined;
 }
 
 export const dockerAdapter: HostAdapter = {
@@ -146,7 +151,7 @@ export const dockerAdapter: HostAdapter = {
 
   place(name: string, { settings, services, ingest, parent }: PlaceRequest) {
     const d = settings.docker ?? {};
-    const provider = dockerProvider(name, d.engine, parent);
+    const provider = dockerProvider(name, d.engine, parent, d.certPath);
     const network = new docker.Network(
       `${name}-network`,
       { name: `${name}-firefly`, driver: "bridge" },
@@ -176,7 +181,7 @@ export const dockerAdapter: HostAdapter = {
           network,
           bindAddress: settings.docker?.bindAddress ?? DEFAULT_BIND_ADDRESS,
         },
-        provider: dockerProvider(name, settings.docker?.engine, parent),
+        provider: dockerProvider(name, settings.docker?.engine, parent, settings.docker?.certPath),
       },
       parent,
     );

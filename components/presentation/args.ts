@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { hostProfile } from "../hosts/profiles";
+import { DEFAULT_STORAGE } from "../storageChoice";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "../types";
 import { ALERT_DEFAULTS, type AlertOptions, validateAlertOptions } from "./alerts";
 
@@ -59,7 +60,7 @@ export interface GrafanaCertificate {
 export interface PresentationPhaseArgs {
   /** Where Grafana runs: the ShippingPhase's host. Default: `docker`. */
   readonly host?: Host;
-  /** The ShippingPhase's storage; `promscale` adds the SQL datasource. Default: `promscale`. */
+  /** The ShippingPhase's storage; `promscale` adds the SQL datasource. Default: `prometheus`. */
   readonly storage?: Storage;
   /** The docker settings the ShippingPhase got. Default: the local engine, Grafana bound to 127.0.0.1. */
   readonly docker?: DockerHost;
@@ -135,7 +136,7 @@ const plainTimeouts = (args: PresentationPhaseArgs): Record<string, number> =>
 export function validatePresentationArgs(args: PresentationPhaseArgs): string[] {
   const problems = validateAlertOptions(resolveAlertOptions(args));
   const host = args.host ?? Host.Docker;
-  const storage = args.storage ?? Storage.Promscale;
+  const storage = args.storage ?? DEFAULT_STORAGE;
   if (!Object.values(Host).includes(host))
     problems.push(`host: "${host}" is not one of ${Object.values(Host).join(", ")}`);
   if (!Object.values(Storage).includes(storage)) {

@@ -5,6 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import type { ServiceSpec } from "../hosts/spec";
 import { Storage } from "../types";
+import { PROMSCALE_ROLE_SCRIPT, promscaleConnectorEnv } from "./promscaleRoles";
 
 /** Promscale's last release (the project was discontinued in February 2023). */
 export const PROMSCALE_IMAGE = "timescale/promscale:0.17.0";
@@ -34,6 +35,8 @@ export interface StorageOptions {
   readonly databasePassword?: pulumi.Input<string>;
   /** Password of the read-only SQL role (promscale only). */
   readonly readonlyPassword?: pulumi.Input<string>;
+  /** Password of the prom_writer role the Promscale connector logs in as (promscale only). */
+  readonly writerPassword?: pulumi.Input<string>;
   /** Volume size per store (GiB). Default: DEFAULT_STORAGE_SIZE_GB. */
   readonly sizeGb?: number;
   /** Retention of the prometheus pair (days). Default: DEFAULT_RETENTION_DAYS. */
@@ -85,9 +88,13 @@ SQL
 `;
 
 function promscaleServices(options: StorageOptions): ServiceSpec[] {
-  if (options.databasePassword === undefined || options.readonlyPassword === undefined) {
+  if (
+    options.databasePassword === undefined ||
+    options.readonlyPassword === undefined ||
+    options.writerPassword === undefined
+  ) {
     throw new Error(
-      "storage promscale: databasePassword and readonlyPassword are required (ShippingPhase generates them when unset)",
+      "storage promscale: databasePassword, readonlyPassword and writerPassword are required (ShippingPhase generates them when unset)",
     );
   }
   const sizeGb = options.sizeGb ?? DEFAULT_STORAGE_SIZE_GB;
@@ -98,9 +105,13 @@ function promscaleServices(options: StorageOptions): ServiceSpec[] {
     secretEnv: {
       POSTGRES_PASSWORD: options.databasePassword,
       FIREFLY_READER_PASSWORD: options.readonlyPassword,
+      FIREFLY_PROMSCALE_PASSWORD: options.writerPassword,
     },
     ports: [{ name: "postgres", container: POSTGRES_PORT, protocol: "tcp" }],
-    files: [{ path: "/docker-entrypoint-initdb.d/010-firefly-reader.sh", content: READONLY_ROLE_SCRIPT }],
+    files: [
+      { path: "/docker-entrypoint-initdb.d/010-firefly-reader.sh", content: READONLY_ROLE_SCRIPT },
+      { path: "/docker-entrypoint-initdb.d/020-firefly-promscale.sh", content: PROMSCALE_ROLE_SCRIPT },
+    ],
     // The image carries /home/postgres/pgdata owned by postgres (1000).
     volumes: [{ name: "timescaledb-data", mountPath: "/home/postgres/pgdata", sizeGb, owner: "1000:1000" }],
     resources: { cpu: 1, memoryMb: 2048 },
@@ -111,17 +122,9 @@ function promscaleServices(options: StorageOptions): ServiceSpec[] {
   const promscale: ServiceSpec = {
     name: "promscale",
     image: PROMSCALE_IMAGE,
-    env: {
-      PROMSCALE_DB_HOST: "timescaledb",
-      PROMSCALE_DB_PORT: String(POSTGRES_PORT),
-      PROMSCALE_DB_NAME: DATABASE_NAME,
-      PROMSCALE_DB_USER: "postgres",
-      // Plaintext stays inside the host's private network (compose network, namespace).
-      PROMSCALE_DB_SSL_MODE: "allow",
-      // The database may still be initialising on first start.
-      PROMSCALE_DB_CONNECT_RETRIES: "30",
-    },
-    secretEnv: { PROMSCALE_DB_PASSWORD: options.databasePassword },
+    // Not the superuser: a prom_writer role the init step created (promscaleRoles.ts).
+    env: promscaleConnectorEnv({ host: "timescaledb", port: POSTGRES_PORT, name: DATABASE_NAME }),
+    secretEnv: { PROMSCALE_DB_PASSWORD: options.writerPassword },
     ports: [
       { name: "http", container: 9201, protocol: "http" },
       { name: "otlp-grpc", container: 9202, protocol: "grpc" },

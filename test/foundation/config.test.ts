@@ -25,10 +25,10 @@ function only(values: Record<string, string>, secretKeys?: Set<string>): ConfigP
 }
 
 describe("stack config validation", () => {
-  it("defaults to docker + promscale with no functions, no metrics and the dashboard metric set", () => {
+  it("defaults to docker + prometheus with no functions, no metrics and the dashboard metric set", () => {
     const config = validateConfig({ values: REACHABLE });
     assert.equal(config.host, Host.Docker);
-    assert.equal(config.storage, Storage.Promscale);
+    assert.equal(config.storage, Storage.Prometheus);
     assert.deepEqual(config.functions, []);
     assert.equal(config.metrics, false);
     assert.deepEqual(config.metricNames, [
@@ -77,7 +77,7 @@ describe("stack config validation", () => {
   it("refuses an unknown storage", () => {
     const p = only({ storage: "timescale" });
     assert.match(p.message, /Allowed: promscale, prometheus/);
-    assert.equal(p.fix, "pulumi config set firefly:storage promscale");
+    assert.equal(p.fix, "pulumi config set firefly:storage prometheus");
   });
 
   it("refuses unknown settings and guesses the intended one", () => {

@@ -73,6 +73,7 @@ export function shippingServices(storage: Storage): ServiceSpec[] {
       storage,
       databasePassword: "db-0123456789abcdef",
       readonlyPassword: "ro-0123456789abcdef",
+      writerPassword: "rw-0123456789abcdef",
     }),
     collectorService({ config: { storage }, otlpToken: "t".repeat(40), firehoseAccessKey: "k".repeat(40) }),
   ];

@@ -32,7 +32,7 @@ async function deploy(name: string, args: shippingModule.ShippingPhaseArgs) {
 }
 
 const generated = (name: string) =>
-  ["otlp-token", "firehose-key", "db-password", "db-reader-password"].map((r) =>
+  ["otlp-token", "firehose-key", "db-password", "db-reader-password", "db-writer-password"].map((r) =>
     generatedSecret(`${name}-${r}`),
   );
 
@@ -51,10 +51,10 @@ describe("ShippingPhase (Pulumi mocks)", () => {
     shipping = await import("../../components/shipping");
   });
 
-  describe("docker host, promscale (defaults)", () => {
+  describe("docker host, promscale", () => {
     let phase: shippingModule.ShippingPhase;
     before(async () => {
-      phase = await deploy("ff", {});
+      phase = await deploy("ff", { storage: Storage.Promscale });
     });
 
     it("runs TimescaleDB, Promscale and the collector on one network, with persistent volumes", () => {
@@ -100,7 +100,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
     });
 
     it("generates the secrets once and outputs them as secrets", async () => {
-      assert.equal(ofType("random:index/randomPassword:RandomPassword").length, 4);
+      assert.equal(ofType("random:index/randomPassword:RandomPassword").length, 5);
       for (const o of [phase.otlpToken, phase.firehoseAccessKey, phase.postgresPassword]) {
         assert.equal(await pulumi.isSecret(o), true);
       }
@@ -295,6 +295,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
     before(async () => {
       phase = await deploy("k8", {
         host: Host.Kubernetes,
+        storage: Storage.Promscale,
         kubernetes: {
           kubeconfig: KUBECONFIG,
           namespace: "obs",

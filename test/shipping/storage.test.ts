@@ -28,6 +28,7 @@ const byName = (storage: Storage) =>
       storage,
       databasePassword: pulumi.secret("db-pass-0123456789"),
       readonlyPassword: pulumi.secret("ro-pass-0123456789"),
+      writerPassword: pulumi.secret("rw-pass-0123456789"),
     }).map((s) => [s.name, s]),
   );
 
@@ -49,13 +50,15 @@ describe("storage: promscale", () => {
     );
     assert.equal(s.timescaledb.stateful, true);
     assert.deepEqual(Object.keys(s.timescaledb.secretEnv ?? {}).sort(), [
+      "FIREFLY_PROMSCALE_PASSWORD",
       "FIREFLY_READER_PASSWORD",
       "POSTGRES_PASSWORD",
     ]);
     assert.deepEqual(Object.keys(s.promscale.secretEnv ?? {}), ["PROMSCALE_DB_PASSWORD"]);
     const plain = JSON.stringify([s.timescaledb.env, s.promscale.env, s.timescaledb.files]);
     assert.ok(!plain.includes("pass-0123456789"));
-    assert.equal(await resolve(s.promscale.secretEnv!.PROMSCALE_DB_PASSWORD), "db-pass-0123456789");
+    // The connector holds its own role's password, never the superuser's.
+    assert.equal(await resolve(s.promscale.secretEnv!.PROMSCALE_DB_PASSWORD), "rw-pass-0123456789");
   });
 
   it("names the collector's write targets as services that exist", () => {
@@ -72,7 +75,7 @@ describe("storage: promscale", () => {
   it("refuses to render without passwords", () => {
     assert.throws(
       () => storageServices({ storage: Storage.Promscale }),
-      /databasePassword and readonlyPassword/,
+      /databasePassword, readonlyPassword and writerPassword/,
     );
   });
 });
