@@ -1,4 +1,5 @@
 // OTLP/HTTP span export with node:http(s). One POST per flush; the caller bounds it with a signal.
+import { execFileSync } from "node:child_process";
 import * as http from "node:http";
 import type * as Https from "node:https";
 import { context } from "@opentelemetry/api";
@@ -12,6 +13,9 @@ export interface OtlpExporterOptions {
   readonly protocol: Protocol;
   readonly headers: Readonly<Record<string, string>>;
 }
+
+// The child's whole program: POST stdin to FF_URL with FF_HEADERS; exit 0 on 2xx.
+const SYNC_POST = `const u=new URL(process.env.FF_URL),m=require(u.protocol==="https:"?"node:https":"node:http"),c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{const b=Buffer.concat(c);m.request(u,{method:"POST",headers:{...JSON.parse(process.env.FF_HEADERS),"content-length":b.length}},r=>{r.resume();r.on("end",()=>process.exit(r.statusCode>=200&&r.statusCode<300?0:2))}).on("error",()=>process.exit(3)).end(b)})`;
 
 /** Sends spans to an OTLP/HTTP endpoint. Resolves when the endpoint answered 2xx; rejects otherwise. */
 export class OtlpHttpExporter {
@@ -35,18 +39,47 @@ export class OtlpHttpExporter {
     return body;
   }
 
-  async send(spans: ReadableSpan[], signal: AbortSignal): Promise<void> {
+  /**
+   * `background`: the export runs after the response (the layer as an extension) and must not keep
+   * the event loop alive: the runtime's wait for its next event does that, and a callback-style
+   * handler's response (aws-lambda-ric 3.x) is only posted once the loop is otherwise empty.
+   */
+  async send(spans: ReadableSpan[], signal: AbortSignal, background = false): Promise<void> {
     const body = this.serialize(spans);
     try {
-      await this.post(body, signal);
+      await this.post(body, signal, background);
     } catch (error) {
       if ((error as { reusedSocket?: boolean }).reusedSocket && !signal.aborted)
-        await this.post(body, signal);
+        await this.post(body, signal, background);
       else throw error;
     }
   }
 
-  private post(body: Uint8Array, signal: AbortSignal): Promise<void> {
+  /**
+   * Exports from a process about to exit (an uncaught exception): the runtime exits as soon as the
+   * event's listeners return, so the POST runs to completion in a short-lived child process, bounded
+   * by `timeoutMs`. Costs a Node start (~40 ms), paid only on a crash. Throws when not exported.
+   */
+  sendSync(spans: ReadableSpan[], timeoutMs: number): void {
+    const body = this.serialize(spans);
+    const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
+    const env: Record<string, string> = {
+      FF_URL: this.url.href,
+      FF_HEADERS: JSON.stringify({ ...this.options.headers, "content-type": contentType }),
+    };
+    for (const key of ["PATH", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]) {
+      const value = process.env[key];
+      if (value) env[key] = value;
+    }
+    execFileSync(process.execPath, ["-e", SYNC_POST], {
+      input: body,
+      timeout: timeoutMs,
+      env,
+      stdio: "pipe",
+    });
+  }
+
+  private post(body: Uint8Array, signal: AbortSignal, background: boolean): Promise<void> {
     const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
     const transport = this.transport;
     // Our own export must not become a traced client span (nor carry a traceparent).
@@ -72,6 +105,7 @@ export class OtlpHttpExporter {
             res.on("error", reject);
           },
         );
+        if (background) req.on("socket", (socket) => socket.unref());
         req.on("error", (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
         req.end(body);
       });

@@ -224,6 +224,8 @@ export interface OtlpReceiver {
   waitForSpans(count: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
   /** Answers with this status instead of 200 (e.g. 401 for a missing token). */
   respondWith(status: number): void;
+  /** Holds every answer back this long (a slow collector); the data is recorded on arrival. */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -238,6 +240,7 @@ export async function startOtlpReceiver(
   const spans: ReceivedSpan[] = [];
   const requests: ReceivedRequest[] = [];
   let status = 200;
+  let delayMs = 0;
   const waiters: (() => void)[] = [];
   const listener: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
@@ -258,8 +261,10 @@ export async function startOtlpReceiver(
       const decoded = contentType.includes("json") ? decodeJson(body.toString("utf8")) : decodeProtobuf(body);
       requests.push({ contentType, headers: req.headers, spans: decoded.length });
       if (status === 200) spans.push(...decoded);
-      res.writeHead(status, { "content-type": contentType }).end();
       for (const w of waiters.splice(0)) w();
+      const answer = () => res.writeHead(status, { "content-type": contentType }).end();
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
     });
   };
   const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
@@ -271,6 +276,9 @@ export async function startOtlpReceiver(
     requests,
     respondWith: (s) => {
       status = s;
+    },
+    delay: (ms) => {
+      delayMs = ms;
     },
     async waitForSpans(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
