@@ -40,7 +40,12 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
       protocol: config.protocol,
       headers: config.headers,
     });
-    const processor = new InvocationSpanProcessor(exporter, config.flushTimeoutMs, log, config.breakerRetryMs);
+    const processor = new InvocationSpanProcessor(
+      exporter,
+      config.flushTimeoutMs,
+      log,
+      config.breakerRetryMs,
+    );
     const { tracer } = registerTracing(config, processor, env);
     instrumentHttpClients(tracer, {
       ignoreHosts: env.AWS_LAMBDA_RUNTIME_API ? [env.AWS_LAMBDA_RUNTIME_API] : [],

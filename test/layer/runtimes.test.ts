@@ -95,6 +95,40 @@ for (const runtime of RUNTIMES) {
           assert.doesNotMatch(fn.log, /deprecat|\[firefly\]/i);
         });
       }
+      it(`${mode}: memory and init: configured size and peak RSS on every span, init duration on the cold one`, async () => {
+        const fn = await start(mode, FN, "faults.allocate");
+        const cold = await fn.invoke({ mb: 0 });
+        const big = await fn.invoke({ mb: 64 });
+        assert.equal(big.ok, true, JSON.stringify(big.error));
+        const spans = await receiver.waitForSpans(2);
+        const of = (id: string) => spans.find((x) => x.attributes["faas.invocation_id"] === id)!;
+        const [c, b] = [of(cold.requestId), of(big.requestId)];
+        assert.equal(c.attributes["faas.max_memory"], 128 * 1024 * 1024);
+        const init = Number(c.attributes["firefly.init.duration_ms"]);
+        assert.ok(init > 0 && init < 10_000, `init ${init} ms`);
+        assert.equal(b.attributes["firefly.init.duration_ms"], undefined, "only the cold invocation");
+        const peak = Number(b.attributes["firefly.memory.peak_rss"]);
+        assert.ok(peak >= Number(c.attributes["firefly.memory.peak_rss"]) + 50 * 1024 * 1024, `peak ${peak}`);
+      });
+
+      it(`${mode}: timeout: the span ends with ERROR and a timeout marker shortly before the deadline, and arrives`, async () => {
+        const fn = await start(mode, FN, "faults.slow");
+        void fn.invoke({ ms: 5000 }, { timeoutMs: 1000 });
+        const [span] = await receiver.waitForSpans(1);
+        assert.equal(span.attributes["firefly.timeout"], true);
+        assert.equal(span.status.code, 2);
+        assert.equal(span.events[0].attributes["exception.type"], "TimeoutError");
+      });
+
+      it(`${mode}: crash: an uncaught exception ends the span with ERROR before the runtime exits`, async () => {
+        const fn = await start(mode, FN, "faults.crash");
+        const res = await fn.invoke({ why: "boom" });
+        assert.equal(res.ok, false);
+        const [span] = await receiver.waitForSpans(1);
+        assert.equal(span.attributes["firefly.crash"], true);
+        assert.match(String(span.events[0].attributes["exception.message"]), /crashed: boom/);
+      });
+
       it(`${mode}: the user's error reaches the runtime unchanged and marks the span`, async () => {
         const fn = await start(mode, ESM, "index.handler");
         const res = await fn.invoke({ fail: "bad order" });
