@@ -49,6 +49,8 @@ export interface Instrumentation {
   readonly flushSync?: (limitMs: number) => void;
   /** Spans of a trace still open, which a timeout or a crash ends. */
   readonly openSpans?: (traceId: string) => Span[];
+  /** Called when an invocation's span has started (log lines from here on belong to it). */
+  readonly onStart?: (requestId: string | undefined) => void;
   /** Called on the invocation span just before it ends (the exporter's dropped-span count). */
   readonly beforeEnd?: (span: Span) => void;
   /** Time before the deadline at which an invocation's spans are ended as timed out; unset: no timer. */
@@ -191,6 +193,7 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       },
       incoming.parent,
     );
+    instrumentation.onStart?.(lambdaContext.awsRequestId);
     if (coldStart && instrumentation.initDurationMs !== undefined)
       span.setAttribute(ATTR.initDuration, instrumentation.initDurationMs);
     coldStart = false;

@@ -121,6 +121,20 @@ for (const runtime of RUNTIMES) {
       });
     }
 
+    it("logs: console output arrives as OTLP log records carrying the invocation's trace and span ids", async () => {
+      const fn = await start("wrapper", "faults.logs");
+      const out = await fn.invoke({ who: "rie" });
+      assert.equal(out.status, 200);
+      const [span] = await receiver.waitForSpans(1);
+      const logs = await receiver.waitForLogs(6);
+      const hello = logs.find((l) => l.body === "hello from rie");
+      assert.ok(hello, JSON.stringify(logs.map((l) => l.body)));
+      assert.equal(hello.traceId, span.traceId);
+      assert.equal(hello.spanId, span.spanId);
+      assert.equal(hello.attributes["faas.invocation_id"], span.attributes["faas.invocation_id"]);
+      assert.match(fn.log, /hello from rie/);
+    });
+
     it("crash (unhandled rejection): the span ends with ERROR and the rejection, and arrives", async () => {
       const fn = await start("redirect", "faults.reject");
       await fn.invoke({ why: "nobody caught it" });
