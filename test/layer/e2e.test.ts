@@ -366,6 +366,34 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
       assert.match(short.log, /remaining time/);
     });
 
+    it("no Extensions API: exports before each response instead, and says so once", async () => {
+      const fn = await startFunction({
+        mode: "wrapper",
+        taskRoot: FN,
+        handler: "index.handler",
+        extensionsApi: false,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      });
+      running.push(fn);
+      assert.equal(fn.extensions, 0);
+      receiver.delay(200);
+      const res = await fn.invoke({ n: 1 });
+      // In line: the span is there when the response is, and the response waited for the collector.
+      assert.equal(
+        receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === res.requestId).length,
+        1,
+      );
+      assert.ok(res.durationMs >= 200, `response after ${res.durationMs} ms`);
+      await fn.invoke({ n: 2 });
+      assert.equal(
+        fn.log.match(
+          /\[firefly\] could not register as a Lambda extension \(HTTP 404[^)]*\): spans are exported before each response instead/g,
+        )?.length,
+        1,
+        fn.log,
+      );
+    });
+
     it("endpoint down (connection refused)", async () => {
       const fn = await start("wrapper", "index.handler", {
         OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9",

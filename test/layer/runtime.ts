@@ -15,6 +15,7 @@
  *       options.handler:  the function's own handler, e.g. "index.handler" or "src/app.main"
  *       options.env:      extra environment (OTEL_*, FIREFLY_*, …); Lambda's own variables are set here
  *       options.functionName (default "fixture"), options.timeoutMs (invocation deadline, default 30000)
+ *       options.extensionsApi: false answers 404 to the Extensions API (default: served)
  *       options.runtime:  "nodejs20.x" | "nodejs22.x" | "nodejs24.x": that Node (npm's `node` package) with
  *                         the client Lambda uses for it (ric 3.x on 20/22, 4.x on 24); default: this
  *                         process's Node with ric 3.x
@@ -92,6 +93,8 @@ export interface FunctionOptions {
   readonly layerZip?: string;
   /** Runs the function on this runtime's Node and client; default: this process's Node with ric 3.x. */
   readonly runtime?: LambdaRuntime;
+  /** false: answer 404 to the Extensions API, as an emulator or platform without one would. */
+  readonly extensionsApi?: boolean;
 }
 
 export interface InvokeOptions {
@@ -241,6 +244,10 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
       }
       // The Extensions API, as Lambda serves it to an internal extension (design.md §7).
       if (req.method === "POST" && url === "/2020-01-01/extension/register") {
+        if (options.extensionsApi === false) {
+          res.writeHead(404).end();
+          return;
+        }
         if (firstNextAt !== undefined) {
           res
             .writeHead(403, { "content-type": "application/json" })
