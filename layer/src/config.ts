@@ -10,6 +10,10 @@ export type { SamplerName };
 export const DEFAULTS = {
   endpoint: "http://localhost:4318",
   flushTimeoutMs: 1000,
+  timeoutMarginMs: 100,
+  breakerRetryMs: 30000,
+  logsMaxRecords: 1000,
+  logsMaxBytes: 262144,
   protocol: "http/protobuf",
   sampler: "parentbased_always_on",
   propagators: "tracecontext,baggage",
@@ -22,6 +26,16 @@ export interface LayerConfig {
   readonly protocol: Protocol;
   readonly headers: Record<string, string>;
   readonly flushTimeoutMs: number;
+  /** Export after the response, as an internal extension (FIREFLY_EXPORT_AFTER_RESPONSE). */
+  readonly exportAfterResponse: boolean;
+  readonly timeoutMarginMs: number;
+  /** How long the exporter's circuit breaker stays open before one export is tried again. */
+  readonly breakerRetryMs: number;
+  /** OTLP/HTTP logs URL: the logs-specific endpoint, else the base endpoint + `/v1/logs`. */
+  readonly logsUrl: string;
+  readonly logs: boolean;
+  readonly logsMaxRecords: number;
+  readonly logsMaxBytes: number;
   readonly serviceName: string;
   readonly resourceAttributes: Record<string, string>;
   readonly sampler: SamplerName;
@@ -42,8 +56,33 @@ export function tracesUrl(env: Env): string {
   return `${base.replace(/\/+$/, "")}/v1/traces`;
 }
 
+/** OTLP/HTTP logs URL, beside the traces URL: same endpoint and token. */
+export function logsUrl(env: Env, traces: string): string {
+  const specific = nonEmpty(env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT);
+  if (specific) return specific;
+  const base = nonEmpty(env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  if (base) return `${base.replace(/\/+$/, "")}/v1/logs`;
+  return traces.replace(/\/v1\/traces\/?$/, "/v1/logs");
+}
+
 export function readConfig(env: Env): LayerConfig {
   const warnings: string[] = [];
+  const number = (name: string, fallback: number, ok: (n: number) => boolean, what: string): number => {
+    const raw = nonEmpty(env[name]);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (Number.isFinite(n) && ok(n)) return n;
+    warnings.push(`${name} "${raw}" is not ${what}; using ${fallback}.`);
+    return fallback;
+  };
+  const flag = (name: string, fallback: boolean): boolean => {
+    const raw = nonEmpty(env[name])?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    warnings.push(`${name} "${raw}" is not true or false; using ${fallback}.`);
+    return fallback;
+  };
 
   let url = tracesUrl(env);
   try {
@@ -83,6 +122,34 @@ export function readConfig(env: Env): LayerConfig {
         `FIREFLY_FLUSH_TIMEOUT_MS "${rawFlush}" is not a non-negative number of milliseconds; using ${DEFAULTS.flushTimeoutMs}.`,
       );
   }
+
+  const exportAfterResponse = flag("FIREFLY_EXPORT_AFTER_RESPONSE", true);
+  const timeoutMarginMs = number(
+    "FIREFLY_TIMEOUT_MARGIN_MS",
+    DEFAULTS.timeoutMarginMs,
+    (n) => n >= 0,
+    "a non-negative number of milliseconds",
+  );
+  const breakerRetryMs = number(
+    "FIREFLY_BREAKER_RETRY_MS",
+    DEFAULTS.breakerRetryMs,
+    (n) => n >= 0,
+    "a non-negative number of milliseconds",
+  );
+  const logs = flag("FIREFLY_LOGS", true);
+  const positive = (n: number) => Number.isInteger(n) && n > 0;
+  const logsMaxRecords = number(
+    "FIREFLY_LOGS_MAX_RECORDS",
+    DEFAULTS.logsMaxRecords,
+    positive,
+    "a positive integer",
+  );
+  const logsMaxBytes = number(
+    "FIREFLY_LOGS_MAX_BYTES",
+    DEFAULTS.logsMaxBytes,
+    positive,
+    "a positive integer",
+  );
 
   const resourceAttributes = parseKeyPairsIntoRecord(env.OTEL_RESOURCE_ATTRIBUTES);
   const serviceName =
@@ -125,6 +192,13 @@ export function readConfig(env: Env): LayerConfig {
     protocol,
     headers,
     flushTimeoutMs,
+    exportAfterResponse,
+    timeoutMarginMs,
+    breakerRetryMs,
+    logsUrl: logsUrl(env, url),
+    logs,
+    logsMaxRecords,
+    logsMaxBytes,
     serviceName,
     resourceAttributes,
     sampler,

@@ -1,5 +1,7 @@
 // Wraps the user's handler: one span per invocation, user errors recorded and passed on unchanged,
-// spans flushed before the result goes back to Lambda. Telemetry failures never reach user code.
+// spans handed over for export when it ends (after the response when the layer runs as an extension,
+// else before it). A timer shortly before the deadline ends and exports the spans of an invocation
+// that is about to time out; a crash ends them too. Telemetry failures never reach user code.
 import {
   type Attributes,
   type Context,
@@ -24,6 +26,7 @@ export interface LambdaContext extends LambdaContextLike {
   readonly awsRequestId?: string;
   readonly invokedFunctionArn?: string;
   readonly functionName?: string;
+  readonly memoryLimitInMB?: string | number;
   getRemainingTimeInMillis?: () => number;
   done?: Callback;
   succeed?: (result?: unknown) => void;
@@ -37,6 +40,68 @@ export interface Instrumentation {
   readonly flush: (limitMs?: number) => Promise<unknown>;
   /** False in environments that started for provisioned concurrency: their first call is not cold. */
   readonly coldStartPossible: boolean;
+  /**
+   * When set, the invocation's spans are exported after its response: called as the invocation ends
+   * instead of awaiting `flush`, with the time the export may take.
+   */
+  readonly afterResponse?: (requestId: string | undefined, limitMs: number | undefined) => void;
+  /** Exports at once and synchronously, for a process about to exit. */
+  readonly flushSync?: (limitMs: number) => void;
+  /** Spans of a trace still open, which a timeout or a crash ends. */
+  readonly openSpans?: (traceId: string) => Span[];
+  /** Called when an invocation's span has started (log lines from here on belong to it). */
+  readonly onStart?: (requestId: string | undefined) => void;
+  /** Called on the invocation span just before it ends (the exporter's dropped-span count). */
+  readonly beforeEnd?: (span: Span) => void;
+  /** Time before the deadline at which an invocation's spans are ended as timed out; unset: no timer. */
+  readonly timeoutMarginMs?: number;
+  /** Process start → the layer's handler ready, written on the cold invocation. */
+  readonly initDurationMs?: number;
+}
+
+/** Span attributes the layer adds to mark timeouts and crashes and to report memory and init. */
+export const ATTR = {
+  timeout: "firefly.timeout",
+  crash: "firefly.crash",
+  maxMemory: "faas.max_memory",
+  peakRss: "firefly.memory.peak_rss",
+  initDuration: "firefly.init.duration_ms",
+} as const;
+
+/** The invocation in progress: what a crash ends (one at a time per environment). */
+let current: { crash(error: unknown): void } | undefined;
+
+/** Ends the running invocation's spans as crashed and exports them synchronously; no-op between invocations. */
+export function crashInvocation(error: unknown): void {
+  const invocation = current;
+  current = undefined;
+  try {
+    invocation?.crash(error);
+  } catch {
+    // the runtime's own crash handling must run regardless
+  }
+}
+
+/** Peak resident set size since `start`, from the kernel's high-water mark where it rose (cheap: two syscalls). */
+function memorySampler(): () => number {
+  const rss0 = process.memoryUsage.rss();
+  const max0 = process.resourceUsage().maxRSS;
+  return () => {
+    const max1 = process.resourceUsage().maxRSS;
+    return max1 > max0 ? max1 * 1024 : Math.max(rss0, process.memoryUsage.rss());
+  };
+}
+
+function asException(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Ends a span as the victim of a timeout or crash: ERROR, a marker attribute and an exception event. */
+function endAbruptly(span: Span, marker: string, exception: Error): void {
+  span.setAttribute(marker, true);
+  span.recordException(exception);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
+  span.end();
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -63,11 +128,15 @@ export const RESPONSE_MARGIN_MS = 50;
 
 /** How long a flush may take without pushing the invocation past its timeout (undefined: no deadline known). */
 function flushLimit(lambdaContext: LambdaContext): number | undefined {
+  const remaining = remainingMs(lambdaContext);
+  return remaining === undefined ? undefined : remaining - RESPONSE_MARGIN_MS;
+}
+
+/** Time left before the deadline, if the runtime says. */
+function remainingMs(lambdaContext: LambdaContext): number | undefined {
   try {
     const remaining = lambdaContext.getRemainingTimeInMillis?.();
-    return typeof remaining === "number" && Number.isFinite(remaining)
-      ? remaining - RESPONSE_MARGIN_MS
-      : undefined;
+    return typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined;
   } catch {
     return undefined;
   }
@@ -124,6 +193,9 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       },
       incoming.parent,
     );
+    instrumentation.onStart?.(lambdaContext.awsRequestId);
+    if (coldStart && instrumentation.initDurationMs !== undefined)
+      span.setAttribute(ATTR.initDuration, instrumentation.initDurationMs);
     coldStart = false;
     return { span, ctx: trace.setSpan(incoming.parent, span), incoming };
   }
@@ -144,20 +216,80 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       started = start(args[0], lambdaContext);
     } catch {
       // Telemetry broke: run the user's code uninstrumented rather than fail the invocation.
+      try {
+        instrumentation.afterResponse?.(lambdaContext.awsRequestId, 0);
+      } catch {
+        // nothing to hand over
+      }
       return user.apply(this, args);
     }
     const { span, ctx, incoming } = started;
+    const requestId = lambdaContext.awsRequestId;
+    const peakRss = memorySampler();
     let ended = false;
-    const finish = (error: unknown, result?: unknown): Promise<unknown> => {
-      if (ended) return Promise.resolve();
+    // Every way out (result, error, timeout, crash) ends the span once and hands it over once.
+    const settle = (end: () => void): boolean => {
+      if (ended) return false;
       ended = true;
+      clearTimeout(timer);
+      if (current === invocation) current = undefined;
       try {
-        endInvocationSpan(span, incoming, error, result);
+        const memory = Number(lambdaContext.memoryLimitInMB ?? process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+        if (memory > 0) span.setAttribute(ATTR.maxMemory, memory * 1024 * 1024);
+        span.setAttribute(ATTR.peakRss, peakRss());
+        instrumentation.beforeEnd?.(span);
+        end();
       } catch {
         // never let a span problem change the invocation's outcome
       }
+      return true;
+    };
+    const finish = (error: unknown, result?: unknown): Promise<unknown> => {
+      if (!settle(() => endInvocationSpan(span, incoming, error, result))) return Promise.resolve();
+      try {
+        if (instrumentation.afterResponse) {
+          instrumentation.afterResponse(requestId, flushLimit(lambdaContext));
+          return Promise.resolve();
+        }
+      } catch {
+        return Promise.resolve();
+      }
       return instrumentation.flush(flushLimit(lambdaContext)).catch(() => undefined);
     };
+    const endOpen = (marker: string, exception: Error) => {
+      for (const open of instrumentation.openSpans?.(span.spanContext().traceId) ?? [])
+        if (open !== span) endAbruptly(open, marker, exception);
+      endAbruptly(span, marker, exception);
+    };
+    const invocation = {
+      crash(error: unknown) {
+        if (!settle(() => endOpen(ATTR.crash, asException(error)))) return;
+        instrumentation.flushSync?.(Math.max(1, (remainingMs(lambdaContext) ?? 1000) - RESPONSE_MARGIN_MS));
+      },
+    };
+    current = invocation;
+    // Shortly before the deadline: end and export what would otherwise be lost when Lambda stops the
+    // process. Unreferenced, so it never keeps the event loop alive; cleared when the invocation ends,
+    // so it can never fire into a later one.
+    let timer: NodeJS.Timeout | undefined;
+    const remaining = instrumentation.timeoutMarginMs === undefined ? undefined : remainingMs(lambdaContext);
+    if (remaining !== undefined && instrumentation.timeoutMarginMs !== undefined) {
+      const margin = Math.min(instrumentation.timeoutMarginMs, remaining / 10);
+      timer = setTimeout(() => {
+        const exception = Object.assign(
+          new Error(
+            `invocation timed out: its spans were ended ${Math.round(margin)} ms before the deadline`,
+          ),
+          { name: "TimeoutError" },
+        );
+        if (!settle(() => endOpen(ATTR.timeout, exception))) return;
+        void instrumentation
+          .flush(Math.max(1, (remainingMs(lambdaContext) ?? margin) - 5))
+          .catch(() => undefined)
+          .finally(() => instrumentation.afterResponse?.(requestId, 0));
+      }, remaining - margin);
+      timer.unref();
+    }
 
     const done: Callback = (error, result) => {
       void finish(error, result).then(() => callback?.(error, result));

@@ -1,17 +1,81 @@
 // Builds the layer's instrumentation from the environment. Any failure here leaves the function
 // uninstrumented (and says why in its log) instead of failing its init.
-import { readConfig } from "./config";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { type LayerConfig, readConfig } from "./config";
 import { OtlpHttpExporter } from "./exporter";
+import { InternalExtension } from "./extension";
 import { instrumentHttpClients } from "./http-client";
-import type { Instrumentation } from "./invocation";
+import { crashInvocation, type Instrumentation } from "./invocation";
+import { LogCapture } from "./logs";
 import { InvocationSpanProcessor } from "./processor";
-import { createPropagator, registerTracing } from "./tracing";
+import { createPropagator, registerTracing, resourceAttributes } from "./tracing";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const log = (message: string) => console.warn(`[firefly] ${message}`);
+let quiet = <T>(fn: () => T): T => fn();
+/** The layer's own messages, to the function's log; never captured as the function's log records. */
+export const log = (message: string) => quiet(() => console.warn(`[firefly] ${message}`));
 
-export function setupInstrumentation(env: Env): Instrumentation | undefined {
+/** Runs `work` after the runtime has posted the current response: two turns of the event loop later. */
+function afterThisTurn(work: () => void): void {
+  // aws-lambda-ric posts a result from a setImmediate of its own, queued after the wrapper's promise
+  // settles: a nested setImmediate runs after it, so serialising and sending never delay the response.
+  // Referenced: an unreferenced immediate does not wake a loop waiting in poll, and would wait there.
+  setImmediate(() => setImmediate(work));
+}
+
+/** Ends the running invocation's spans and exports them when the process is about to die of an error. */
+function watchCrashes(): void {
+  // The monitor sees an uncaught exception (and, where no one listens for unhandled rejections, the
+  // rejection turned into one) without changing what happens next. aws-lambda-ric 3.x listens for
+  // unhandled rejections itself, so a listener of ours placed before its own changes nothing either.
+  process.on("uncaughtExceptionMonitor", (error) => crashInvocation(error));
+  if (process.listenerCount("unhandledRejection") > 0)
+    process.prependListener("unhandledRejection", (reason) => crashInvocation(reason));
+}
+
+/** Log capture and its export beside the spans' (same endpoint and token, `/v1/logs`), when on. */
+function setupLogs(config: LayerConfig, env: Env, processor: InvocationSpanProcessor) {
+  if (!config.logs) return undefined;
+  const capture = new LogCapture(resourceFromAttributes(resourceAttributes(config, env)), {
+    maxRecords: config.logsMaxRecords,
+    maxBytes: config.logsMaxBytes,
+  });
+  capture.install();
+  quiet = (fn) => capture.quiet(fn);
+  const exporter = new OtlpHttpExporter({
+    url: config.logsUrl,
+    protocol: config.protocol,
+    headers: config.headers,
+    signal: "logs",
+  });
+  let failing = false;
+  const flush = async (limitMs: number | undefined, background: boolean): Promise<void> => {
+    const records = capture.take();
+    // An outage the span exporter's breaker already knows about: do not pay for it twice.
+    if (records.length === 0 || processor.breakerOpen) return;
+    const waitMs = Math.max(0, Math.min(config.flushTimeoutMs, limitMs ?? config.flushTimeoutMs));
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), waitMs);
+    timer.unref();
+    try {
+      await exporter.send(records, abort.signal, background);
+      if (failing) log("log export recovered");
+      failing = false;
+    } catch (error) {
+      if (!failing)
+        log(
+          `dropping log records until export recovers: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      failing = true;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { capture, flush };
+}
+
+export async function setupInstrumentation(env: Env): Promise<Instrumentation | undefined> {
   try {
     const config = readConfig(env);
     for (const warning of config.warnings) log(warning);
@@ -21,15 +85,48 @@ export function setupInstrumentation(env: Env): Instrumentation | undefined {
       protocol: config.protocol,
       headers: config.headers,
     });
-    const processor = new InvocationSpanProcessor(exporter, config.flushTimeoutMs, log);
+    const processor = new InvocationSpanProcessor(
+      exporter,
+      config.flushTimeoutMs,
+      log,
+      config.breakerRetryMs,
+    );
     const { tracer } = registerTracing(config, processor, env);
     instrumentHttpClients(tracer, {
       ignoreHosts: env.AWS_LAMBDA_RUNTIME_API ? [env.AWS_LAMBDA_RUNTIME_API] : [],
     });
+    const logs = setupLogs(config, env, processor);
+    const flush = async (limitMs: number | undefined, background = false) => {
+      const [spans] = await Promise.all([
+        processor.flush(limitMs, background),
+        logs?.flush(limitMs, background),
+      ]);
+      return spans;
+    };
+    const extension = config.exportAfterResponse
+      ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
+      : undefined;
+    watchCrashes();
     return {
       tracer,
       propagator: createPropagator(config.propagators),
-      flush: (limitMs) => processor.flush(limitMs),
+      flush: (limitMs) => flush(limitMs),
+      flushSync: (limitMs) => processor.flushSync(limitMs),
+      openSpans: (traceId) => processor.openSpans(traceId),
+      onStart: (requestId) => logs?.capture.begin(requestId),
+      beforeEnd: (span) => {
+        processor.stampDropped(span);
+        logs?.capture.end();
+      },
+      afterResponse: extension
+        ? (requestId, limitMs) =>
+            afterThisTurn(() => {
+              void flush(limitMs, true)
+                .catch(() => undefined)
+                .finally(() => extension.release(requestId));
+            })
+        : undefined,
+      timeoutMarginMs: config.timeoutMarginMs,
       coldStartPossible: env.AWS_LAMBDA_INITIALIZATION_TYPE !== "provisioned-concurrency",
     };
   } catch (error) {

@@ -18,6 +18,56 @@ describe("layer settings from the environment", () => {
     assert.deepEqual(config.warnings, []);
   });
 
+  it("export after the response, timeout margin, breaker and log capture: defaults, values, bad values named", () => {
+    const d = readConfig({});
+    assert.equal(d.exportAfterResponse, true);
+    assert.equal(d.timeoutMarginMs, 100);
+    assert.equal(d.breakerRetryMs, 30000);
+    assert.equal(d.logs, true);
+    assert.equal(d.logsMaxRecords, 1000);
+    assert.equal(d.logsMaxBytes, 262144);
+    assert.equal(d.logsUrl, "http://localhost:4318/v1/logs");
+    const set = readConfig({
+      FIREFLY_EXPORT_AFTER_RESPONSE: "false",
+      FIREFLY_TIMEOUT_MARGIN_MS: "250",
+      FIREFLY_BREAKER_RETRY_MS: "5000",
+      FIREFLY_LOGS: "0",
+      FIREFLY_LOGS_MAX_RECORDS: "10",
+      FIREFLY_LOGS_MAX_BYTES: "2048",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "https://c.example:4318/",
+    });
+    assert.deepEqual(
+      [
+        set.exportAfterResponse,
+        set.timeoutMarginMs,
+        set.breakerRetryMs,
+        set.logs,
+        set.logsMaxRecords,
+        set.logsMaxBytes,
+      ],
+      [false, 250, 5000, false, 10, 2048],
+    );
+    assert.equal(set.logsUrl, "https://c.example:4318/v1/logs");
+    // Only a traces URL: logs go beside it.
+    assert.equal(
+      readConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://c.example/otlp/v1/traces" }).logsUrl,
+      "https://c.example/otlp/v1/logs",
+    );
+    const bad = readConfig({
+      FIREFLY_EXPORT_AFTER_RESPONSE: "maybe",
+      FIREFLY_TIMEOUT_MARGIN_MS: "-1",
+      FIREFLY_LOGS_MAX_RECORDS: "1.5",
+    });
+    assert.equal(bad.exportAfterResponse, true);
+    assert.equal(bad.timeoutMarginMs, 100);
+    assert.equal(bad.logsMaxRecords, 1000);
+    assert.deepEqual(bad.warnings, [
+      'FIREFLY_EXPORT_AFTER_RESPONSE "maybe" is not true or false; using true.',
+      'FIREFLY_TIMEOUT_MARGIN_MS "-1" is not a non-negative number of milliseconds; using 100.',
+      'FIREFLY_LOGS_MAX_RECORDS "1.5" is not a positive integer; using 1000.',
+    ]);
+  });
+
   it("the traces endpoint is used as-is; the base endpoint gets /v1/traces", () => {
     assert.equal(
       tracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "https://c.example:4318/" }),

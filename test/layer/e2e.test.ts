@@ -43,8 +43,12 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     running.push(fn);
     return fn;
   };
-  const spansOf = (requestId: string) =>
-    receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === requestId);
+  // The layer exports after the response, as an extension: an invocation's spans have arrived once the
+  // environment is released (the extension asked for its next event).
+  const spansOf = async (requestId: string) => {
+    await Promise.race(running.map((f) => f.billedMs(requestId)));
+    return receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === requestId);
+  };
 
   beforeEach(async () => {
     receiver = await startOtlpReceiver();
@@ -55,16 +59,24 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
   });
 
   for (const mode of ["redirect", "wrapper"] as const) {
-    it(`${mode}: cold then warm, spans exported before each result returns, X-Ray Sampled=0 ignored`, async () => {
+    it(`${mode}: cold then warm, spans exported after each response (as an extension), X-Ray Sampled=0 ignored`, async () => {
       const fn = await start(mode, "index.handler", {}, FN, "orders");
+      assert.equal(fn.extensions, 1, "registered as an internal extension during init");
+      // A collector that takes 300 ms to answer: the caller does not wait for it, Lambda's bill does.
+      receiver.delay(300);
       const cold = await fn.invoke({ n: 1 });
       assert.deepEqual((cold.result as { echo: unknown }).echo, { n: 1 });
-      // Flushed before the response: the span is already there when the result arrives.
-      assert.equal(spansOf(cold.requestId).length, 1);
+      assert.ok(cold.durationMs < 150, `response took ${cold.durationMs} ms`);
+      assert.ok(
+        (await fn.billedMs(cold.requestId)) >= 300,
+        "the environment was held until the export ended",
+      );
+      receiver.delay(0);
+      assert.equal((await spansOf(cold.requestId)).length, 1);
       const warm = await fn.invoke({ n: 2 });
-      assert.equal(spansOf(warm.requestId).length, 1);
-      const [c] = spansOf(cold.requestId);
-      const [w] = spansOf(warm.requestId);
+      assert.equal((await spansOf(warm.requestId)).length, 1);
+      const [c] = await spansOf(cold.requestId);
+      const [w] = await spansOf(warm.requestId);
       assert.equal(c.attributes["faas.coldstart"], true);
       assert.equal(w.attributes["faas.coldstart"], false);
       assert.equal(c.kind, SERVER);
@@ -81,7 +93,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     const fn = await start("wrapper", "index.handler", { NODE_OPTIONS: "--max-http-header-size=16384" });
     const { result } = await fn.invoke({});
     assert.equal((result as { nodeOptions: string }).nodeOptions, "--max-http-header-size=16384");
-    assert.equal(receiver.spans.length, 1);
+    assert.equal((await receiver.waitForSpans(1)).length, 1);
   });
 
   const styles: [string, LayerMode, string, string, unknown][] = [
@@ -100,7 +112,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
       for (const [key, value] of Object.entries(expected as object)) {
         assert.deepEqual((res.result as Record<string, unknown>)[key], value);
       }
-      assert.equal(spansOf(res.requestId).length, 1);
+      assert.equal((await spansOf(res.requestId)).length, 1);
     });
   }
 
@@ -115,7 +127,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
       assert.equal(res.ok, false);
       assert.equal(res.error?.errorType, errorType);
       assert.match(String(res.error?.errorMessage), /bad order/);
-      const [span] = spansOf(res.requestId);
+      const [span] = await spansOf(res.requestId);
       assert.equal(span.status.code, 2);
       assert.match(span.status.message, /bad order/);
       assert.equal(span.events[0].name, "exception");
@@ -155,7 +167,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     const fn = await start("redirect", "index.handler");
     const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const res = await fn.invoke({}, { clientContext: { custom: { traceparent } } });
-    const [span] = spansOf(res.requestId);
+    const [span] = await spansOf(res.requestId);
     assert.equal(span.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
     assert.equal(span.parentSpanId, "00f067aa0ba902b7");
   });
@@ -163,7 +175,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
   it("triggers over the wire: SQS batch → CONSUMER span with links; API Gateway → route name and status", async () => {
     const fn = await start("wrapper", "index.http");
     const batch = await fn.invoke(events.sqsBatch);
-    const [consumer] = spansOf(batch.requestId);
+    const [consumer] = await spansOf(batch.requestId);
     assert.equal(consumer.kind, 5);
     assert.equal(consumer.parentSpanId, "");
     assert.deepEqual(
@@ -172,7 +184,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     );
     assert.equal(consumer.attributes["messaging.batch.message_count"], 3);
     const api = await fn.invoke({ ...events.apiGatewayRest, queryStringParameters: { status: "502" } });
-    const [server] = spansOf(api.requestId);
+    const [server] = await spansOf(api.requestId);
     assert.equal(server.name, "GET /items/{id}");
     assert.equal(server.parentSpanId, "1000000000000001");
     assert.equal(server.attributes["http.response.status_code"], 502);
@@ -216,7 +228,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     const fn = await start("redirect", "index.handler", { NODE_EXTRA_CA_CERTS: path.join(dir, "cert.pem") });
     const res = await fn.invoke({});
     assert.ok(receiver.url.startsWith("https://"));
-    assert.equal(spansOf(res.requestId).length, 1);
+    assert.equal((await spansOf(res.requestId)).length, 1);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -228,8 +240,8 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
       OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20s3cret%20token",
     });
     const res = await fn.invoke({});
+    assert.equal((await spansOf(res.requestId)).length, 1);
     assert.equal(receiver.requests[0].contentType, "application/json");
-    assert.equal(spansOf(res.requestId).length, 1);
   });
 
   it("outgoing http and fetch from the function get client spans and carry traceparent", async () => {
@@ -242,7 +254,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
       const res = await fn.invoke({ url });
       const { viaHttp, viaFetch } = res.result as { viaHttp: string; viaFetch: string };
       seen.push(viaHttp, viaFetch);
-      const [invocation] = spansOf(res.requestId);
+      const [invocation] = await spansOf(res.requestId);
       const clients = receiver.spans.filter((s) => s.kind === CLIENT);
       assert.equal(clients.length, 2);
       for (const client of clients) {
@@ -294,41 +306,92 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     }
   });
 
-  describe("a dead or slow collector costs at most the flush budget, never an error", () => {
-    it("black-holed endpoint (accepts, never answers)", async () => {
-      const sockets = new Set<Socket>();
-      const hole = http.createServer(() => {});
+  describe("a dead or slow collector: never an error, never the caller's wait, at most the flush budget billed", () => {
+    const sockets = new Set<Socket>();
+    let hole: http.Server;
+    let holeUrl: string;
+    beforeEach(async () => {
+      hole = http.createServer(() => {});
       hole.on("connection", (s) => sockets.add(s));
       await new Promise<void>((r) => hole.listen(0, "127.0.0.1", r));
-      try {
-        const fn = await start("redirect", "index.handler", {
-          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hole.address() as AddressInfo).port}`,
-          FIREFLY_FLUSH_TIMEOUT_MS: "300",
-        });
-        for (const n of [1, 2]) {
-          const res = await fn.invoke({ n });
-          assert.equal(res.ok, true);
-          assert.deepEqual((res.result as { echo: unknown }).echo, { n });
-          // The budget bounds the wait; generous slack for a loaded CI machine.
-          assert.ok(res.durationMs < 300 + 1500, `invocation took ${res.durationMs} ms`);
-        }
-        assert.match(
-          fn.log,
-          /\[firefly\] dropping spans until export recovers: export did not finish within FIREFLY_FLUSH_TIMEOUT_MS=300/,
-        );
-        // A budget longer than the time the invocation has left: the deadline wins, no timeout.
-        const short = await start("wrapper", "index.handler", {
-          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hole.address() as AddressInfo).port}`,
-          FIREFLY_FLUSH_TIMEOUT_MS: "10000",
-        });
-        const res = await short.invoke({ n: 3 }, { timeoutMs: 1500 });
+      holeUrl = `http://127.0.0.1:${(hole.address() as AddressInfo).port}`;
+    });
+    afterEach(() => {
+      for (const s of sockets) s.destroy();
+      hole.close();
+    });
+
+    it("black-holed endpoint (accepts, never answers): the response does not wait; the breaker opens after 3 failures", async () => {
+      const fn = await start("redirect", "index.handler", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: holeUrl,
+        FIREFLY_FLUSH_TIMEOUT_MS: "300",
+      });
+      const billed: number[] = [];
+      for (const n of [1, 2, 3, 4, 5]) {
+        const res = await fn.invoke({ n });
         assert.equal(res.ok, true);
-        assert.ok(res.durationMs < 1500, `invocation took ${res.durationMs} ms, past its 1500 ms deadline`);
-        assert.match(short.log, /remaining time/);
-      } finally {
-        for (const s of sockets) s.destroy();
-        hole.close();
+        assert.deepEqual((res.result as { echo: unknown }).echo, { n });
+        // The export runs after the response: the caller never waits for the black hole.
+        assert.ok(res.durationMs < 150, `the response took ${res.durationMs} ms`);
+        billed.push(await fn.billedMs(res.requestId));
       }
+      // Three exports wait out the budget after their response; then the breaker skips the export.
+      for (const b of billed.slice(0, 3)) assert.ok(b >= 300 && b < 300 + 1500, `billed ${b} ms`);
+      for (const b of billed.slice(3)) assert.ok(b < 150, `billed ${b} ms with the breaker open`);
+      assert.match(
+        fn.log,
+        /\[firefly\] dropping spans until export recovers: export did not finish within FIREFLY_FLUSH_TIMEOUT_MS=300 \(after 3 failures in a row, export is retried every 30 s\)/,
+      );
+    });
+
+    it("exporting before the response (FIREFLY_EXPORT_AFTER_RESPONSE=false): the budget and the deadline bound the wait", async () => {
+      const fn = await start("redirect", "index.handler", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: holeUrl,
+        FIREFLY_FLUSH_TIMEOUT_MS: "300",
+        FIREFLY_EXPORT_AFTER_RESPONSE: "false",
+      });
+      assert.equal(fn.extensions, 0);
+      const res = await fn.invoke({ n: 1 });
+      assert.equal(res.ok, true);
+      assert.ok(res.durationMs >= 300 && res.durationMs < 300 + 1500, `invocation took ${res.durationMs} ms`);
+      // A budget longer than the time the invocation has left: the deadline wins, no timeout.
+      const short = await start("wrapper", "index.handler", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: holeUrl,
+        FIREFLY_FLUSH_TIMEOUT_MS: "10000",
+        FIREFLY_EXPORT_AFTER_RESPONSE: "false",
+      });
+      const late = await short.invoke({ n: 3 }, { timeoutMs: 1500 });
+      assert.equal(late.ok, true);
+      assert.ok(late.durationMs < 1500, `invocation took ${late.durationMs} ms, past its 1500 ms deadline`);
+      assert.match(short.log, /remaining time/);
+    });
+
+    it("no Extensions API: exports before each response instead, and says so once", async () => {
+      const fn = await startFunction({
+        mode: "wrapper",
+        taskRoot: FN,
+        handler: "index.handler",
+        extensionsApi: false,
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      });
+      running.push(fn);
+      assert.equal(fn.extensions, 0);
+      receiver.delay(200);
+      const res = await fn.invoke({ n: 1 });
+      // In line: the span is there when the response is, and the response waited for the collector.
+      assert.equal(
+        receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === res.requestId).length,
+        1,
+      );
+      assert.ok(res.durationMs >= 200, `response after ${res.durationMs} ms`);
+      await fn.invoke({ n: 2 });
+      assert.equal(
+        fn.log.match(
+          /\[firefly\] could not register as a Lambda extension \(HTTP 404[^)]*\): spans are exported before each response instead/g,
+        )?.length,
+        1,
+        fn.log,
+      );
     });
 
     it("endpoint down (connection refused)", async () => {
@@ -337,6 +400,7 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
       });
       const res = await fn.invoke({ n: 1 });
       assert.equal(res.ok, true);
+      await fn.billedMs(res.requestId);
       assert.match(fn.log, /ECONNREFUSED/);
     });
   });

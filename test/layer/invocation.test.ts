@@ -185,6 +185,46 @@ describe("layer invocation span (real SDK, in-memory exporter)", () => {
     assert.equal(exporter.getFinishedSpans().length, 1);
   });
 
+  it("timeout timer: fires at the deadline minus the margin (at most a tenth of the time left) and ends open children", async () => {
+    const flushed: (number | undefined)[] = [];
+    const tracer = provider.getTracer("test");
+    const open: any[] = [];
+    const handler = wrapHandler(
+      async () => {
+        open.push(tracer.startSpan("child"));
+        await new Promise((r) => setTimeout(r, 400));
+      },
+      instrumentation({
+        timeoutMarginMs: 100,
+        openSpans: () => open,
+        flush: async (limit) => void flushed.push(limit),
+      }),
+    );
+    const deadline = Date.now() + 300;
+    const started = Date.now();
+    void handler({}, { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() });
+    await new Promise((r) => setTimeout(r, 320));
+    const [child, span] = exporter.getFinishedSpans();
+    assert.equal(span.attributes["firefly.timeout"], true);
+    assert.equal(child.attributes["firefly.timeout"], true);
+    assert.equal(span.status.code, SpanStatusCode.ERROR);
+    // 300 ms left: the margin is 30 ms (a tenth), not 100.
+    const endedAfter = span.endTime[0] * 1000 + span.endTime[1] / 1e6 - started;
+    assert.ok(endedAfter >= 260 && endedAfter < 300, `ended ${endedAfter} ms after the start`);
+    assert.equal(flushed.length, 1);
+  });
+
+  it("timeout timer: cleared when the invocation ends, so it never fires into a later one", async () => {
+    const handler = wrapHandler(async () => "quick", instrumentation({ timeoutMarginMs: 100 }));
+    const deadline = Date.now() + 250;
+    await run(handler, {}, { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() });
+    await new Promise((r) => setTimeout(r, 300));
+    const spans = exporter.getFinishedSpans();
+    assert.equal(spans.length, 1);
+    assert.equal(spans[0].attributes["firefly.timeout"], undefined);
+    assert.deepEqual(flushes, ["flushed 1"]);
+  });
+
   it("legacy context.succeed / context.fail end the span too", async () => {
     const handler = wrapHandler(
       (_e: unknown, ctx: { succeed(r: unknown): void }) => ctx.succeed("legacy"),

@@ -173,6 +173,52 @@ export function decodeProtobuf(body: Uint8Array): ReceivedSpan[] {
   return spans;
 }
 
+export interface ReceivedLog {
+  timeNs: bigint;
+  severityNumber: number;
+  severityText: string;
+  body: unknown;
+  attributes: Record<string, unknown>;
+  traceId: string;
+  spanId: string;
+  resource: Record<string, unknown>;
+}
+
+/** Decodes an ExportLogsServiceRequest. */
+export function decodeLogsProtobuf(body: Uint8Array): ReceivedLog[] {
+  const logs: ReceivedLog[] = [];
+  for (const rl of sub(body, 1)) {
+    const resource = keyValues(sub(sub(rl, 1)[0] ?? new Uint8Array(), 1));
+    for (const sl of sub(rl, 2)) {
+      for (const r of sub(sl, 2)) {
+        const log: ReceivedLog = {
+          timeNs: 0n,
+          severityNumber: 0,
+          severityText: "",
+          body: undefined,
+          attributes: {},
+          traceId: "",
+          spanId: "",
+          resource,
+        };
+        const attrs: Uint8Array[] = [];
+        for (const f of fields(r)) {
+          if (f.no === 1) log.timeNs = f.value as bigint;
+          else if (f.no === 2) log.severityNumber = Number(f.value);
+          else if (f.no === 3) log.severityText = text(f.value);
+          else if (f.no === 5) log.body = anyValue(f.value as Uint8Array);
+          else if (f.no === 6) attrs.push(f.value as Uint8Array);
+          else if (f.no === 9) log.traceId = hex(f.value);
+          else if (f.no === 10) log.spanId = hex(f.value);
+        }
+        log.attributes = keyValues(attrs);
+        logs.push(log);
+      }
+    }
+  }
+  return logs;
+}
+
 // ---- OTLP/JSON ----
 function jsonValue(v: any): unknown {
   if (v === undefined || v === null) return undefined;
@@ -220,10 +266,16 @@ export interface OtlpReceiver {
   readonly url: string;
   readonly spans: ReceivedSpan[];
   readonly requests: ReceivedRequest[];
+  /** Log records received on `/v1/logs` (protobuf). */
+  readonly logs: ReceivedLog[];
+  /** Resolves once at least `count` log records arrived; rejects after `timeoutMs`. */
+  waitForLogs(count: number, timeoutMs?: number): Promise<ReceivedLog[]>;
   /** Resolves once at least `count` spans arrived; rejects after `timeoutMs`. */
   waitForSpans(count: number, timeoutMs?: number): Promise<ReceivedSpan[]>;
   /** Answers with this status instead of 200 (e.g. 401 for a missing token). */
   respondWith(status: number): void;
+  /** Holds every answer back this long (a slow collector); the data is recorded on arrival. */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -237,12 +289,23 @@ export async function startOtlpReceiver(
 ): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const requests: ReceivedRequest[] = [];
+  const logs: ReceivedLog[] = [];
   let status = 200;
+  let delayMs = 0;
   const waiters: (() => void)[] = [];
   const listener: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
+      if (req.url === "/v1/logs" && req.method === "POST") {
+        const authorized = Object.entries(requiredHeaders).every(
+          ([k, v]) => req.headers[k.toLowerCase()] === v,
+        );
+        if (authorized && status === 200) logs.push(...decodeLogsProtobuf(Buffer.concat(chunks)));
+        res.writeHead(authorized ? status : 401).end();
+        for (const w of waiters.splice(0)) w();
+        return;
+      }
       if (req.url !== "/v1/traces" || req.method !== "POST") {
         res.writeHead(404).end();
         return;
@@ -258,8 +321,10 @@ export async function startOtlpReceiver(
       const decoded = contentType.includes("json") ? decodeJson(body.toString("utf8")) : decodeProtobuf(body);
       requests.push({ contentType, headers: req.headers, spans: decoded.length });
       if (status === 200) spans.push(...decoded);
-      res.writeHead(status, { "content-type": contentType }).end();
       for (const w of waiters.splice(0)) w();
+      const answer = () => res.writeHead(status, { "content-type": contentType }).end();
+      if (delayMs > 0) setTimeout(answer, delayMs);
+      else answer();
     });
   };
   const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
@@ -269,8 +334,27 @@ export async function startOtlpReceiver(
     url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     spans,
     requests,
+    logs,
+    async waitForLogs(count, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (logs.length < count) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`expected ${count} log records, received ${logs.length}`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(left, 50));
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      return logs;
+    },
     respondWith: (s) => {
       status = s;
+    },
+    delay: (ms) => {
+      delayMs = ms;
     },
     async waitForSpans(count, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

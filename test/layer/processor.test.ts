@@ -169,3 +169,85 @@ describe("layer export: OTLP/HTTP with a bounded flush", () => {
     assert.deepEqual(sent, [["kept"]]);
   });
 });
+
+describe("layer export: circuit breaker", () => {
+  it("opens after 3 failures in a row, skips exports while open, closes on the first success and reports what it dropped", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      let now = 1_000_000;
+      const warnings: string[] = [];
+      const exporter = new OtlpHttpExporter({
+        url: `${receiver.url}/v1/traces`,
+        protocol: "http/json",
+        headers: {},
+      });
+      const processor = new InvocationSpanProcessor(
+        exporter,
+        2000,
+        (m) => warnings.push(m),
+        5000,
+        () => now,
+      );
+      const provider = new TracerProvider({ spanProcessors: [processor] });
+      const invocation = () => {
+        const span = provider.getTracer("t").startSpan("invocation");
+        processor.stampDropped(span);
+        span.end();
+        return processor.flush();
+      };
+      receiver.respondWith(503);
+      for (let i = 0; i < 3; i++) assert.equal((await invocation()).exported, 0);
+      assert.equal(receiver.requests.length, 3);
+      assert.equal(processor.breakerOpen, true);
+      // Open: no request at all, the span is counted as dropped.
+      assert.deepEqual(await invocation(), { exported: 0, dropped: 1, error: "circuit breaker open" });
+      assert.equal(receiver.requests.length, 3);
+      receiver.respondWith(200);
+      now += 5001;
+      assert.equal(processor.breakerOpen, false, "half-open once the retry window passed");
+      assert.equal((await invocation()).exported, 1);
+      const [reported] = receiver.spans;
+      assert.equal(reported.attributes["firefly.spans.dropped"], 4, "3 failed + 1 skipped");
+      // Reported once: the next span carries no count.
+      await invocation();
+      assert.equal(receiver.spans[1].attributes["firefly.spans.dropped"], undefined);
+      assert.equal(warnings.length, 2);
+      assert.match(warnings[0], /HTTP 503 \(after 3 failures in a row, export is retried every 5 s\)/);
+      assert.equal(warnings[1], "span export recovered");
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("a half-open breaker that fails again reopens at once", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      let now = 0;
+      receiver.respondWith(503);
+      const exporter = new OtlpHttpExporter({
+        url: `${receiver.url}/v1/traces`,
+        protocol: "http/json",
+        headers: {},
+      });
+      const processor = new InvocationSpanProcessor(
+        exporter,
+        2000,
+        () => {},
+        1000,
+        () => now,
+      );
+      const record = spansInto(processor);
+      for (let i = 0; i < 3; i++) {
+        record(1);
+        await processor.flush();
+      }
+      now += 1001;
+      record(1);
+      await processor.flush();
+      assert.equal(receiver.requests.length, 4, "one trial export");
+      assert.equal(processor.breakerOpen, true);
+    } finally {
+      await receiver.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@
  *       options.handler:  the function's own handler, e.g. "index.handler" or "src/app.main"
  *       options.env:      extra environment (OTEL_*, FIREFLY_*, …); Lambda's own variables are set here
  *       options.functionName (default "fixture"), options.timeoutMs (invocation deadline, default 30000)
+ *       options.extensionsApi: false answers 404 to the Extensions API (default: served)
  *       options.runtime:  "nodejs20.x" | "nodejs22.x" | "nodejs24.x": that Node (npm's `node` package) with
  *                         the client Lambda uses for it (ric 3.x on 20/22, 4.x on 24); default: this
  *                         process's Node with ric 3.x
@@ -23,6 +24,9 @@
  *   fn.invoke(event, { clientContext?, traceId?, timeoutMs? }): Promise<InvokeResult>
  *       Queues one invocation and resolves with { requestId, ok, result | error, durationMs } where
  *       durationMs runs from handing the event to the runtime to receiving its response.
+ *   fn.billedMs(requestId): Promise<number>  dispatch → the response posted and every internal extension
+ *                       asking for its next event (Lambda's billed duration; the Extensions API is served too)
+ *   fn.extensions       how many internal extensions registered during init
  *   fn.log              everything the runtime process wrote to stdout and stderr so far
  *   fn.functionArn      the ARN sent as Lambda-Runtime-Invoked-Function-Arn
  *   fn.exited           whether the runtime process has exited (invocations then resolve with
@@ -89,6 +93,8 @@ export interface FunctionOptions {
   readonly layerZip?: string;
   /** Runs the function on this runtime's Node and client; default: this process's Node with ric 3.x. */
   readonly runtime?: LambdaRuntime;
+  /** false: answer 404 to the Extensions API, as an emulator or platform without one would. */
+  readonly extensionsApi?: boolean;
 }
 
 export interface InvokeOptions {
@@ -112,6 +118,13 @@ export interface LambdaFunction {
   readonly functionArn: string;
   readonly log: string;
   readonly exited: boolean;
+  /** Internal extensions the runtime process registered during init. */
+  readonly extensions: number;
+  /**
+   * Dispatch → the environment released (the response posted and every extension asking for its next
+   * event): what Lambda bills. Equals the response time when no extension registered.
+   */
+  billedMs(requestId: string): Promise<number>;
   invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
   stop(): Promise<void>;
 }
@@ -137,24 +150,62 @@ interface Pending {
   resolve: (r: InvokeResult) => void;
 }
 
+/** An internal extension registered by the runtime process (the layer exporting after the response). */
+interface Extension {
+  id: string;
+  /** Asked for its next event since the last INVOKE: the environment may move on. */
+  ready: boolean;
+  waiting?: http.ServerResponse;
+  pendingEvent?: string;
+}
+
 export async function startFunction(options: FunctionOptions): Promise<LambdaFunction> {
   const functionName = options.functionName ?? "fixture";
   const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`;
   const queue: Pending[] = [];
   const inflight = new Map<string, Pending>();
+  const extensions: Extension[] = [];
+  // requestId → when every extension had asked for its next event after it (the billed end)
+  const released = new Map<string, number>();
+  const onReleased = new Map<string, (at: number) => void>();
+  let lastDispatched: Pending | undefined;
+  const markReleased = () => {
+    const p = lastDispatched;
+    if (!p || released.has(p.id) || inflight.has(p.id) || !extensions.every((e) => e.ready)) return;
+    const at = performance.now() - (p.sentAt ?? performance.now());
+    released.set(p.id, at);
+    onReleased.get(p.id)?.(at);
+  };
   let waitingNext: http.ServerResponse | undefined;
   let firstNextAt: number | undefined;
   let initError: string | undefined;
   let onInitDone: (() => void) | undefined;
+  let initDone = false;
 
+  // Lambda hands out the next event only when the runtime and every extension have asked for one.
   const dispatch = () => {
-    if (!waitingNext || queue.length === 0) return;
+    if (!waitingNext || queue.length === 0 || !extensions.every((e) => e.ready)) return;
     const p = queue.shift()!;
     const res = waitingNext;
     waitingNext = undefined;
     inflight.set(p.id, p);
+    lastDispatched = p;
     p.sentAt = performance.now();
     res.writeHead(200, { "content-type": "application/json", ...p.headers }).end(p.body);
+    const event = JSON.stringify({
+      eventType: "INVOKE",
+      requestId: p.id,
+      deadlineMs: Number(p.headers["lambda-runtime-deadline-ms"]),
+      invokedFunctionArn: functionArn,
+      tracing: { type: "X-Amzn-Trace-Id", value: p.headers["lambda-runtime-trace-id"] },
+    });
+    for (const e of extensions) {
+      e.ready = false;
+      if (e.waiting) {
+        e.waiting.writeHead(200, { "content-type": "application/json" }).end(event);
+        e.waiting = undefined;
+      } else e.pendingEvent = event;
+    }
   };
 
   const finish = (id: string, ok: boolean, body: string) => {
@@ -168,6 +219,7 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
       // non-JSON response bodies (e.g. streaming) stay text
     }
     const durationMs = performance.now() - (p.sentAt ?? performance.now());
+    markReleased();
     p.resolve(
       ok
         ? { requestId: id, ok, result: parsed, durationMs }
@@ -184,9 +236,46 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
       if (req.method === "GET" && url === `${API}/invocation/next`) {
         if (firstNextAt === undefined) {
           firstNextAt = performance.now();
-          onInitDone?.();
+          if (extensions.every((e) => e.ready)) onInitDone?.();
         }
         waitingNext = res;
+        dispatch();
+        return;
+      }
+      // The Extensions API, as Lambda serves it to an internal extension (design.md §7).
+      if (req.method === "POST" && url === "/2020-01-01/extension/register") {
+        if (options.extensionsApi === false) {
+          res.writeHead(404).end();
+          return;
+        }
+        if (firstNextAt !== undefined) {
+          res
+            .writeHead(403, { "content-type": "application/json" })
+            .end('{"errorType":"Extension.RegistrationClosed","errorMessage":"registration is closed"}');
+          return;
+        }
+        const id = randomUUID();
+        extensions.push({ id, ready: false });
+        res
+          .writeHead(200, { "content-type": "application/json", "lambda-extension-identifier": id })
+          .end(JSON.stringify({ functionName, functionVersion: "$LATEST", handler: runtimeHandler }));
+        return;
+      }
+      if (req.method === "GET" && url === "/2020-01-01/extension/event/next") {
+        const e = extensions.find((x) => x.id === req.headers["lambda-extension-identifier"]);
+        if (!e) {
+          res.writeHead(403).end('{"errorType":"Extension.InvalidExtensionId"}');
+          return;
+        }
+        if (e.pendingEvent) {
+          res.writeHead(200, { "content-type": "application/json" }).end(e.pendingEvent);
+          e.pendingEvent = undefined;
+          return;
+        }
+        e.ready = true;
+        e.waiting = res;
+        markReleased();
+        if (firstNextAt !== undefined && extensions.every((x) => x.ready) && !initDone) onInitDone?.();
         dispatch();
         return;
       }
@@ -284,7 +373,11 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
 
   try {
     await new Promise<void>((resolve, reject) => {
-      onInitDone = () => (initError ? reject(new Error(`init error: ${initError}`)) : resolve());
+      onInitDone = () => {
+        initDone = true;
+        if (initError) reject(new Error(`init error: ${initError}`));
+        else resolve();
+      };
       failExited = (code) => reject(new Error(`runtime exited with ${code} during init`));
       if (exited) failExited(child.exitCode);
     });
@@ -304,6 +397,14 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
     },
     get exited() {
       return exited;
+    },
+    get extensions() {
+      return extensions.length;
+    },
+    billedMs(requestId) {
+      const at = released.get(requestId);
+      if (at !== undefined) return Promise.resolve(at);
+      return new Promise<number>((resolve) => onReleased.set(requestId, resolve));
     },
     invoke(event, invokeOptions = {}) {
       const id = randomUUID();

@@ -95,6 +95,120 @@ for (const runtime of RUNTIMES) {
           assert.doesNotMatch(fn.log, /deprecat|\[firefly\]/i);
         });
       }
+      it(`${mode}: memory and init: configured size and peak RSS on every span, init duration on the cold one`, async () => {
+        const fn = await start(mode, FN, "faults.allocate");
+        const cold = await fn.invoke({ mb: 0 });
+        const big = await fn.invoke({ mb: 64 });
+        assert.equal(big.ok, true, JSON.stringify(big.error));
+        const spans = await receiver.waitForSpans(2);
+        const of = (id: string) => spans.find((x) => x.attributes["faas.invocation_id"] === id)!;
+        const [c, b] = [of(cold.requestId), of(big.requestId)];
+        assert.equal(c.attributes["faas.max_memory"], 128 * 1024 * 1024);
+        const init = Number(c.attributes["firefly.init.duration_ms"]);
+        assert.ok(init > 0 && init < 10_000, `init ${init} ms`);
+        assert.equal(b.attributes["firefly.init.duration_ms"], undefined, "only the cold invocation");
+        const peak = Number(b.attributes["firefly.memory.peak_rss"]);
+        assert.ok(peak >= Number(c.attributes["firefly.memory.peak_rss"]) + 50 * 1024 * 1024, `peak ${peak}`);
+      });
+
+      it(`${mode}: timeout: the span ends with ERROR and a timeout marker shortly before the deadline, and arrives`, async () => {
+        const fn = await start(mode, FN, "faults.slow");
+        void fn.invoke({ ms: 5000 }, { timeoutMs: 1000 });
+        const [span] = await receiver.waitForSpans(1);
+        assert.equal(span.attributes["firefly.timeout"], true);
+        assert.equal(span.status.code, 2);
+        assert.equal(span.events[0].attributes["exception.type"], "TimeoutError");
+      });
+
+      it(`${mode}: crash: an uncaught exception ends the span with ERROR before the runtime exits`, async () => {
+        const fn = await start(mode, FN, "faults.crash");
+        const res = await fn.invoke({ why: "boom" });
+        assert.equal(res.ok, false);
+        const [span] = await receiver.waitForSpans(1);
+        assert.equal(span.attributes["firefly.crash"], true);
+        assert.match(String(span.events[0].attributes["exception.message"]), /crashed: boom/);
+      });
+
+      it(`${mode}: logs: console and stdout/stderr lines become OTLP log records with severity and trace context; CloudWatch output unchanged`, async () => {
+        const fn = await start(mode, FN, "faults.logs");
+        const res = await fn.invoke({ who: "the test" });
+        assert.equal(res.ok, true, JSON.stringify(res.error));
+        const [span] = await receiver.waitForSpans(1);
+        const logs = await receiver.waitForLogs(6);
+        const find = (re: RegExp) => logs.find((l) => re.test(String(l.body)));
+        const during = [
+          [/^hello from the test$/, 9],
+          [/^careful$/, 13],
+          [/^Error: shown as an error/, 17],
+          [/^raw stdout line$/, 9],
+          [/^raw stderr line$/, 17],
+        ] as const;
+        for (const [re, severity] of during) {
+          const record = find(re);
+          assert.ok(record, `no log record for ${re}: ${JSON.stringify(logs.map((l) => l.body))}`);
+          assert.equal(record.severityNumber, severity, String(re));
+          assert.equal(record.attributes["faas.invocation_id"], res.requestId);
+          assert.equal(record.traceId, span.traceId);
+          assert.equal(record.spanId, span.spanId);
+          assert.equal(record.resource["service.name"], "fixture");
+        }
+        // Written at init, between invocations: no invocation, no span.
+        const init = find(/^faults module loaded$/);
+        assert.ok(init);
+        assert.equal(init.traceId, "");
+        assert.equal(init.attributes["faas.invocation_id"], undefined);
+        // The layer does not echo its captures: each line reached the function's log once, as before.
+        for (const line of ["hello from the test", "raw stdout line", "raw stderr line"])
+          assert.equal(fn.log.split(line).length - 1, 1, line);
+        assert.equal(logs.filter((l) => /^hello from/.test(String(l.body))).length, 1);
+      });
+
+      it(`${mode}: logs are capped per invocation (records and bytes, cuts marked) and off with FIREFLY_LOGS=false`, async () => {
+        const capped = await startFunction({
+          mode,
+          taskRoot: FN,
+          handler: "faults.logs",
+          runtime,
+          env: {
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            FIREFLY_LOGS_MAX_RECORDS: "8",
+            FIREFLY_LOGS_MAX_BYTES: "400",
+          },
+        });
+        running.push(capped);
+        const res = await capped.invoke({ many: 20, width: 60 });
+        await capped.billedMs(res.requestId);
+        const mine = receiver.logs.filter((l) => l.attributes["faas.invocation_id"] === res.requestId);
+        const summary = mine.find((l) => l.attributes["firefly.log.dropped_records"] !== undefined);
+        assert.ok(summary, JSON.stringify(mine.map((l) => l.body)));
+        assert.ok(Number(summary.attributes["firefly.log.dropped_records"]) >= 17);
+        assert.ok(mine.length <= 9, `${mine.length} records`);
+        assert.ok(
+          mine.some((l) => l.attributes["firefly.log.truncated"] === true),
+          "a cut record is marked",
+        );
+        const bytes = mine
+          .filter((l) => l !== summary)
+          .reduce((n, l) => n + Buffer.byteLength(String(l.body)), 0);
+        assert.ok(bytes <= 400, `${bytes} bytes`);
+        // The function's own output is not capped.
+        assert.match(capped.log, /line 19 x{60}/);
+
+        const before = receiver.logs.length;
+        const off = await startFunction({
+          mode,
+          taskRoot: FN,
+          handler: "faults.logs",
+          runtime,
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, FIREFLY_LOGS: "false" },
+        });
+        running.push(off);
+        const quiet = await off.invoke({});
+        await off.billedMs(quiet.requestId);
+        assert.equal(receiver.logs.length, before);
+        assert.match(off.log, /hello from the handler/);
+      });
+
       it(`${mode}: the user's error reaches the runtime unchanged and marks the span`, async () => {
         const fn = await start(mode, ESM, "index.handler");
         const res = await fn.invoke({ fail: "bad order" });
