@@ -110,6 +110,15 @@ const kubernetesSchema = z.strictObject({
   ingressClass: z.string().min(1).optional(),
   tlsSecretName: z.string().regex(DNS_LABEL, "must be a DNS label").optional(),
   publicUrl: httpsUrl.optional(),
+  replicas: z.number().int().min(1).max(100).optional(),
+  autoscale: z
+    .strictObject({
+      min: z.number().int().min(1).max(100),
+      max: z.number().int().min(1).max(100),
+      cpuPercent: z.number().int().min(10).max(100).optional(),
+    })
+    .refine((a) => a.max >= a.min, { message: "must be at least autoscale.min", path: ["max"] })
+    .optional(),
 });
 
 const samplingSchema = z.strictObject({
@@ -261,9 +270,11 @@ export const SETTINGS = {
       ingressClass: "nginx",
       tlsSecretName: "firefly-ingest-tls",
       publicUrl: "https://ingest.example.com",
+      replicas: "3",
+      autoscale: "4",
     },
     description:
-      "kubernetes host: {kubeconfig (only as a secret), context, namespace, storageClass, ingressHost, ingressClass, tlsSecretName, publicUrl}.",
+      "kubernetes host: {kubeconfig (only as a secret), context, namespace, storageClass, ingressHost, ingressClass, tlsSecretName, publicUrl, replicas (gateway collectors, default 1) or autoscale {min, max, cpuPercent}}.",
   },
   alerts: {
     schema: alertsSchema,
@@ -611,6 +622,14 @@ function crossChecks(config: FireflyConfig): ConfigProblem[] {
         fix: `pulumi config rm firefly:${other}  (or: pulumi config set firefly:host ${other})`,
       });
     }
+  }
+  if (config.kubernetes.replicas !== undefined && config.kubernetes.autoscale !== undefined) {
+    problems.push({
+      key: "firefly:kubernetes.replicas",
+      value: String(config.kubernetes.replicas),
+      message: "and firefly:kubernetes.autoscale both size the gateway; give one",
+      fix: "pulumi config rm --path firefly:kubernetes.replicas  (or: pulumi config rm --path firefly:kubernetes.autoscale)",
+    });
   }
   if ((config.alerts.emails ?? []).length > 0 && !config.smtp) {
     problems.push({

@@ -3,8 +3,14 @@
 // the host → outputs. Rendering lives in components/hosts and components/shipping; this file wires.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { COLLECTOR_PORTS, COLLECTOR_SERVICE, collectorRoutes, FIREHOSE_PATH } from "./contracts/collector";
-import { hostProfiles } from "./hosts/profiles";
+import {
+  COLLECTOR_PEERS_SERVICE,
+  COLLECTOR_PORTS,
+  COLLECTOR_SERVICE,
+  collectorRoutes,
+  FIREHOSE_PATH,
+} from "./contracts/collector";
+import { hostProfile, hostProfiles } from "./hosts/profiles";
 import { hostAdapter } from "./hosts/registry";
 import type { ServiceSpec } from "./hosts/spec";
 import { collectorService } from "./shipping/collector";
@@ -72,6 +78,28 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
       );
     }
   }
+  const k = args.kubernetes;
+  for (const [key, n] of [
+    ["kubernetes.replicas", k?.replicas],
+    ["kubernetes.autoscale.min", k?.autoscale?.min],
+    ["kubernetes.autoscale.max", k?.autoscale?.max],
+  ] as const) {
+    if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 100)) {
+      problems.push(`${key}: ${n} must be a whole number of replicas between 1 and 100`);
+    }
+  }
+  if (k?.autoscale && k.autoscale.max < k.autoscale.min) {
+    problems.push(
+      `kubernetes.autoscale.max: ${k.autoscale.max} must be at least autoscale.min (${k.autoscale.min})`,
+    );
+  }
+  const cpu = k?.autoscale?.cpuPercent;
+  if (cpu !== undefined && !(Number.isInteger(cpu) && cpu >= 10 && cpu <= 100)) {
+    problems.push(`kubernetes.autoscale.cpuPercent: ${cpu} must be a whole percentage between 10 and 100`);
+  }
+  if (k?.replicas !== undefined && k.autoscale !== undefined) {
+    problems.push("kubernetes.replicas: give either replicas (a fixed count) or autoscale, not both");
+  }
   const host = args.host ?? Host.Docker;
   for (const { host: other, settingsKey } of hostProfiles()) {
     if (other !== host && args[settingsKey])
@@ -129,6 +157,8 @@ export class ShippingPhase extends pulumi.ComponentResource {
     const readonlyPassword = promscale ? pulumi.secret(generated("db-reader-password", 32)) : undefined;
     const writerPassword = promscale ? pulumi.secret(generated("db-writer-password", 32)) : undefined;
 
+    // On a host that scales out, replicas find each other through the headless peers Service.
+    const scale = hostProfile(host).gatewayScale(args);
     const services: ServiceSpec[] = [
       ...storageServices({
         storage,
@@ -142,7 +172,11 @@ export class ShippingPhase extends pulumi.ComponentResource {
           storage,
           samplingPercent: args.samplingPercent ?? COLLECTOR_DEFAULTS.samplingPercent,
           slowTraceMs: args.slowTraceMs ?? COLLECTOR_DEFAULTS.slowTraceMs,
+          peers: scale
+            ? { dns: { hostname: COLLECTOR_PEERS_SERVICE, port: COLLECTOR_PORTS.otlpPeers } }
+            : undefined,
         },
+        scale,
         otlpToken,
         firehoseAccessKey,
         image: args.collectorImage,

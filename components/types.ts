@@ -69,6 +69,20 @@ export interface KubernetesHost {
   readonly tlsSecretName?: string;
   /** A public HTTPS URL you already route to the ingest service. Default: none. */
   readonly publicUrl?: string;
+  /** Gateway collector replicas, a fixed count (see docs/hosts.md for sizing). Default: 1. */
+  readonly replicas?: number;
+  /** Scale the gateway collectors on CPU instead of a fixed count; scale-down is slow. Default: none. */
+  readonly autoscale?: KubernetesAutoscale;
+}
+
+/** Autoscaling bounds of the gateway collectors on Kubernetes. */
+export interface KubernetesAutoscale {
+  /** Fewest replicas. */
+  readonly min: number;
+  /** Most replicas. */
+  readonly max: number;
+  /** Average CPU use (percent of the request) the autoscaler aims for. Default: 70. */
+  readonly cpuPercent?: number;
 }
 
 // The schema takes type names from the interfaces; SDKs add their own "Args" suffix (Python's
@@ -76,3 +90,4 @@ export interface KubernetesHost {
 export type DockerHostArgs = DockerHost;
 export type Ec2HostArgs = Ec2Host;
 export type KubernetesHostArgs = KubernetesHost;
+export type KubernetesAutoscaleArgs = KubernetesAutoscale;

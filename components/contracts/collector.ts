@@ -20,16 +20,24 @@ export interface CollectorPorts {
   zpages: number;
   /** The collector's own metrics in Prometheus format, bound to localhost only. */
   metrics: number;
+  /** OTLP/gRPC from peer replicas (authenticated like ingest): traces routed here by trace id. Only bound with peers. */
+  otlpPeers?: number;
 }
 
-export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
+export const COLLECTOR_PORTS: Readonly<Required<CollectorPorts>> = {
   otlpGrpc: 4317,
   otlpHttp: 4318,
   firehose: 4433,
   health: 13133,
   zpages: 55679,
   metrics: 8888,
+  otlpPeers: 4319,
 };
+
+/** Headless Service over the collector replicas: one DNS record per ready replica, for trace routing. */
+export const COLLECTOR_PEERS_SERVICE = `${COLLECTOR_SERVICE}-peers`;
+/** Env var holding the replica's stable name (the pod name on Kubernetes). */
+export const COLLECTOR_REPLICA_ENV = "FIREFLY_COLLECTOR_REPLICA";
 
 /** Path the health check answers on (`health` port). */
 export const COLLECTOR_HEALTH_PATH = "/health";

@@ -18,3 +18,8 @@ export function lambdaMetricName(cloudWatchName: string): string {
 
 /** Namespace of the span metrics the collector derives from every span (before sampling). */
 export const SPAN_METRICS_NAMESPACE = "traces.span.metrics";
+/**
+ * Span-metric attribute naming the collector replica that counted the span (Prometheus label
+ * `firefly_replica`): replicas each write their own cumulative series, and queries sum over them.
+ */
+export const SPAN_METRICS_REPLICA_ATTRIBUTE = "firefly.replica";

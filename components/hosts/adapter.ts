@@ -51,6 +51,18 @@ export interface HostProfile {
   readonly placementFact: { readonly field: keyof PlacementFacts; readonly source: string };
   /** Decided from the settings before anything is created. */
   exposes(settings: HostSettings): Exposure;
+  /** How many gateway collectors run, on hosts that can run several; undefined elsewhere. */
+  gatewayScale(settings: HostSettings): GatewayScale | undefined;
+}
+
+/** Replicas of the gateway collector on a host that scales out. */
+export interface GatewayScale {
+  /** Replicas at start, and the autoscaler's floor. */
+  readonly replicas: number;
+  /** The autoscaler's ceiling (equal to `replicas` for a fixed count). */
+  readonly maxReplicas: number;
+  /** Autoscaler CPU target, percent. Default: the host's. */
+  readonly cpuPercent?: number;
 }
 
 /** What ShippingPhase places: the services and how the public front reaches them. */

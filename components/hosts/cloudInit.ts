@@ -1,8 +1,9 @@
 // The ec2 host's scripts, pure: a bootstrap (cloud-init user data) that installs Docker, mounts the
 // data volume and creates the shared network, and an apply script that lays a Compose project on
-// disk and starts it. The shipping project is applied from user data at boot; other projects
-// (Grafana) run the same apply script through SSM Run Command. Secrets never appear in either script:
-// each project's secret files travel as one SSM SecureString parameter the instance reads at apply time.
+// disk and starts it. Every project (shipping, Grafana) runs its apply script through an SSM
+// association, so a change updates the services in place and user data never changes with them.
+// Secrets never appear in either script: each project's secret files travel as one SSM SecureString
+// parameter the instance reads at apply time.
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { type ComposeProject, DATA_MOUNT, EC2_NETWORK, PROJECTS_DIR } from "./compose";

@@ -56,6 +56,7 @@ export function renderComposeProject(services: ResolvedService[], options: Compo
       if (f.secret && spec.user) secretOwners[rel] = spec.user;
       mounts.push(`./${rel}:${f.path}:ro`);
     }
+    const env = { ...spec.env, ...(spec.replicaNameEnv ? { [spec.replicaNameEnv]: spec.name } : {}) };
     const envFile = `secrets/${spec.name}.env`;
     const secretEnv = Object.entries(spec.secretEnv ?? {});
     if (secretEnv.length > 0) secretFiles[envFile] = renderEnvFile(secretEnv);
@@ -67,7 +68,7 @@ export function renderComposeProject(services: ResolvedService[], options: Compo
       image: spec.image,
       command: spec.args,
       user: spec.user,
-      environment: spec.env && Object.keys(spec.env).length > 0 ? spec.env : undefined,
+      environment: Object.keys(env).length > 0 ? env : undefined,
       env_file: secretEnv.length > 0 ? [envFile] : undefined,
       ports: ports.length > 0 ? ports : undefined,
       volumes: mounts.length > 0 ? mounts : undefined,

@@ -26,7 +26,8 @@ export const volumeName = (prefix: string, volume: ServiceVolume) => `${prefix}-
 
 /** Env as `KEY=value`, secret values wrapped so they stay secret in state and previews. */
 export function dockerEnv(spec: ServiceSpec): pulumi.Input<string>[] {
-  const plain = Object.entries(spec.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
+  const env = { ...spec.env, ...(spec.replicaNameEnv ? { [spec.replicaNameEnv]: spec.name } : {}) };
+  const plain = Object.entries(env).map(([k, v]) => pulumi.interpolate`${k}=${v}`);
   const secret = Object.entries(spec.secretEnv ?? {}).map(([k, v]) =>
     pulumi.secret(pulumi.interpolate`${k}=${v}`),
   );

@@ -1,6 +1,7 @@
-// The ec2 host's resources: one x86_64 Amazon Linux 2023 instance running the services with Docker
+// The ec2 host's adapter: one x86_64 Amazon Linux 2023 instance running the services with Docker
 // Compose, its data on a separate EBS volume (kept across instance replacement), reached through SSM
-// (no SSH), and an HTTPS front on 443 with a trusted certificate:
+// (no SSH; every Compose project, the shipping one included, is applied and updated in place by an
+// SSM association), and an HTTPS front on 443 with a trusted certificate:
 // - no domain: an API Gateway HTTP API whose routes (the collector paths only) reach the instance
 //   privately through a VPC link and Cloud Map, so no instance port is open to the internet;
 // - with `domain`: Caddy on the instance (ports 80 and 443 public) obtains the certificate itself.
@@ -164,22 +165,11 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
   );
 
   const services = domain ? [...d.services, caddyService(domain, d.routes)] : d.services;
-  // Resolve every Input once; the compose file and user data carry no secret (tested), so they are
-  // unsecreted to keep previews readable. Secrets go only into the SecureString parameter.
-  const rendered = pulumi
-    .output(services)
-    .apply((resolved) =>
-      renderComposeProject(resolved as ResolvedService[], { publish: ec2Publish(domain) }),
-    );
-  const userData = pulumi.unsecret(
-    pulumi
-      .all([rendered, data.id])
-      .apply(([project, volumeId]) =>
-        gzipUserData([
-          renderBootstrapScript({ dataVolumeId: volumeId }),
-          renderApplyScript({ project: d.project, rendered: project }),
-        ]),
-      ),
+  // User data only prepares the machine (Docker, the data volume, the network); it depends on nothing
+  // but the data volume, so a new collector config never replaces the instance. The services arrive
+  // like any later project, through an SSM association that re-applies them in place.
+  const userData = data.id.apply((volumeId) =>
+    gzipUserData([renderBootstrapScript({ dataVolumeId: volumeId })]),
   );
 
   const instance = new aws.ec2.Instance(
@@ -193,7 +183,7 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
       // Public address for image pulls without a NAT gateway; the security group admits nothing public.
       associatePublicIpAddress: true,
       userDataBase64: userData,
-      // A new config means a new instance that boots with it; the data volume moves over.
+      // Only a new data volume changes the bootstrap; the volume then moves over to the new instance.
       userDataReplaceOnChange: true,
       metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
       rootBlockDevice: { volumeSize: EC2_DEFAULTS.rootVolumeSizeGb, volumeType: "gp3", encrypted: true },
@@ -202,24 +192,15 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
     // A newer AMI appearing must not replace a running host.
     { ...opts, ignoreChanges: ["ami"] },
   );
-  new aws.ec2.VolumeAttachment(
+  const attachment = new aws.ec2.VolumeAttachment(
     `${name}-data-attachment`,
     { deviceName: "/dev/sdf", volumeId: data.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
     // On instance replacement the volume must leave the old instance before it can join the new one.
     { ...opts, deleteBeforeReplace: true },
   );
-  new aws.ssm.Parameter(
-    `${name}-${d.project}-secrets`,
-    {
-      name: pulumi.interpolate`/firefly/${instance.id}/${d.project}`,
-      type: "SecureString",
-      value: pulumi.secret(rendered.apply(renderSecretBundle)),
-    },
-    opts,
-  );
   // Only this instance's own parameters and project buckets (shipping's, and any project
   // deployServices adds later).
-  new aws.iam.RolePolicy(
+  const secretsRead = new aws.iam.RolePolicy(
     `${name}-secrets-read`,
     {
       role: role.name,
@@ -241,6 +222,16 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
     },
     opts,
   );
+
+  // Named as the project's parameter was before it moved out of user data, so state carries over.
+  applyEc2Project(`${name}-${d.project}`, {
+    instanceId: instance.id,
+    project: d.project,
+    services,
+    publish: ec2Publish(domain),
+    parent,
+    dependsOn: [attachment, secretsRead],
+  });
 
   if (domain) {
     for (const [port, label] of [

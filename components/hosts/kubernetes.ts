@@ -1,6 +1,7 @@
 // The kubernetes host's adapter: ServiceSpec[] → raw manifests (pure, tested directly), then one typed
 // resource per manifest so previews and mocks see every object (a Helm chart or ConfigGroup would be
 // opaque).
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
@@ -13,6 +14,15 @@ export const DEFAULT_TLS_SECRET = "firefly-ingest-tls";
 /** Autoscaling bounds of services with `replicas`: up to this many times the baseline. */
 export const HPA_MAX_FACTOR = 4;
 export const HPA_CPU_PERCENT = 70;
+/**
+ * Scale-down is slow: a replica's on-disk queue drains only while it runs, and traces routed to it
+ * need time to finish their sampling decision. At most one pod per SCALE_DOWN_PERIOD_SECONDS, and only
+ * after the load has stayed low for SCALE_DOWN_STABILIZATION_SECONDS.
+ */
+export const SCALE_DOWN_STABILIZATION_SECONDS = 900;
+export const SCALE_DOWN_PERIOD_SECONDS = 600;
+/** Pod template annotation holding a hash of the service's config: a change rolls the pods. */
+export const CONFIG_HASH_ANNOTATION = "firefly.dev/config-hash";
 
 export interface KubernetesPlacement {
   readonly namespace: pulumi.Input<string>;
@@ -69,6 +79,9 @@ function podSpec(spec: ServiceSpec, claimVolumes: boolean): Record<string, any> 
     ports: spec.ports.map((p) => ({ name: p.name, containerPort: p.container, protocol: "TCP" })),
     env: [
       ...Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
+      ...(spec.replicaNameEnv
+        ? [{ name: spec.replicaNameEnv, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]
+        : []),
       ...Object.keys(spec.secretEnv ?? {}).map((name) => ({
         name,
         valueFrom: { secretKeyRef: { name: `${spec.name}-secrets`, key: name } },
@@ -114,6 +127,63 @@ function podSpec(spec: ServiceSpec, claimVolumes: boolean): Record<string, any> 
   };
 }
 
+/**
+ * Hash of everything a pod reads at start (files, env, secret env): files are mounted by subPath and
+ * env is read once, so a pod keeps the old config until it restarts. Secrets go into the hash, never
+ * into the manifest; the hash itself reveals nothing and stays readable in previews.
+ */
+export function configHash(spec: ServiceSpec): pulumi.Output<string> {
+  const inputs = {
+    image: spec.image,
+    args: spec.args ?? [],
+    env: spec.env ?? {},
+    secretEnv: spec.secretEnv ?? {},
+    files: (spec.files ?? []).map((f) => [f.path, f.content]),
+  };
+  return pulumi.unsecret(
+    pulumi
+      .output(inputs)
+      .apply((resolved) => createHash("sha256").update(JSON.stringify(resolved)).digest("hex").slice(0, 32)),
+  );
+}
+
+function template(spec: ServiceSpec, claimVolumes: boolean) {
+  return {
+    metadata: { labels: labels(spec), annotations: { [CONFIG_HASH_ANNOTATION]: configHash(spec) } },
+    spec: podSpec(spec, claimVolumes),
+  };
+}
+
+/** An autoscaler for services with `replicas`, slow to scale down. */
+function autoscaler(spec: ServiceSpec, kind: string, metadata: Record<string, any>): Manifest {
+  const replicas = spec.replicas ?? 1;
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata,
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind, name: spec.name },
+      minReplicas: replicas,
+      maxReplicas: spec.maxReplicas ?? replicas * HPA_MAX_FACTOR,
+      metrics: [
+        {
+          type: "Resource",
+          resource: {
+            name: "cpu",
+            target: { type: "Utilization", averageUtilization: spec.cpuPercent ?? HPA_CPU_PERCENT },
+          },
+        },
+      ],
+      behavior: {
+        scaleDown: {
+          stabilizationWindowSeconds: SCALE_DOWN_STABILIZATION_SECONDS,
+          policies: [{ type: "Pods", value: 1, periodSeconds: SCALE_DOWN_PERIOD_SECONDS }],
+        },
+      },
+    },
+  };
+}
+
 export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement): Manifest[] {
   const out: Manifest[] = [];
   const meta = (name: string, spec?: ServiceSpec) => ({
@@ -148,16 +218,20 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
       });
     }
     const selector = { matchLabels: labels(spec) };
+    const scaled = spec.replicas !== undefined;
+    const kind = spec.stateful ? "StatefulSet" : "Deployment";
     if (spec.stateful) {
       out.push({
         apiVersion: "apps/v1",
-        kind: "StatefulSet",
+        kind,
         metadata: meta(spec.name, spec),
         spec: {
-          serviceName: spec.name,
-          replicas: 1,
+          serviceName: spec.peerPorts ? `${spec.name}-peers` : spec.name,
+          replicas: spec.replicas ?? 1,
+          // Replicas of a scaled service are peers, not a primary and followers: start them together.
+          ...(scaled ? { podManagementPolicy: "Parallel" } : {}),
           selector,
-          template: { metadata: { labels: labels(spec) }, spec: podSpec(spec, true) },
+          template: template(spec, true),
           volumeClaimTemplates: (spec.volumes ?? []).map((v) => ({
             metadata: { name: v.name },
             spec: {
@@ -166,48 +240,45 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
               resources: { requests: { storage: `${v.sizeGb}Gi` } },
             },
           })),
+          // A replica's claim outlives scale-down and deletion: scaled up again, it drains its queue.
+          ...(scaled
+            ? { persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" } }
+            : {}),
         },
       });
     } else {
-      const replicas = spec.replicas ?? 1;
       out.push({
         apiVersion: "apps/v1",
-        kind: "Deployment",
+        kind,
         metadata: meta(spec.name, spec),
+        spec: { replicas: spec.replicas ?? 1, selector, template: template(spec, false) },
+      });
+    }
+    if (scaled) {
+      out.push(autoscaler(spec, kind, meta(spec.name, spec)));
+      out.push({
+        apiVersion: "policy/v1",
+        kind: "PodDisruptionBudget",
+        metadata: meta(spec.name, spec),
+        // maxUnavailable, not minAvailable: a single replica must not block node drains forever.
+        spec: { maxUnavailable: 1, selector },
+      });
+    }
+    if (spec.peerPorts) {
+      const peerPorts = new Set(spec.peerPorts);
+      out.push({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: meta(`${spec.name}-peers`, spec),
+        // Headless: one DNS record per ready pod, so peers can route to a given replica.
         spec: {
-          replicas,
-          selector,
-          template: { metadata: { labels: labels(spec) }, spec: podSpec(spec, false) },
+          clusterIP: "None",
+          selector: labels(spec),
+          ports: spec.ports
+            .filter((p) => peerPorts.has(p.name))
+            .map((p) => ({ name: p.name, port: p.container, targetPort: p.name })),
         },
       });
-      if (spec.replicas !== undefined) {
-        out.push({
-          apiVersion: "autoscaling/v2",
-          kind: "HorizontalPodAutoscaler",
-          metadata: meta(spec.name, spec),
-          spec: {
-            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: spec.name },
-            minReplicas: replicas,
-            maxReplicas: spec.maxReplicas ?? replicas * HPA_MAX_FACTOR,
-            metrics: [
-              {
-                type: "Resource",
-                resource: {
-                  name: "cpu",
-                  target: { type: "Utilization", averageUtilization: HPA_CPU_PERCENT },
-                },
-              },
-            ],
-          },
-        });
-        out.push({
-          apiVersion: "policy/v1",
-          kind: "PodDisruptionBudget",
-          metadata: meta(spec.name, spec),
-          // maxUnavailable, not minAvailable: a single replica must not block node drains forever.
-          spec: { maxUnavailable: 1, selector },
-        });
-      }
     }
     out.push({
       apiVersion: "v1",

@@ -61,6 +61,18 @@ export interface ServiceSpec {
   replicas?: number;
   /** Autoscaler ceiling. Default: `replicas` × HPA_MAX_FACTOR. */
   maxReplicas?: number;
+  /** Autoscaler target: average CPU use of the requests, in percent. Default: HPA_CPU_PERCENT. */
+  cpuPercent?: number;
+  /**
+   * Env var that carries a name stable per replica across restarts (the pod name on Kubernetes, the
+   * service name on single-replica hosts), for labels that must not collide between replicas.
+   */
+  replicaNameEnv?: string;
+  /**
+   * Ports (by name) peers reach on each replica directly, by a headless Service `<name>-peers` on
+   * Kubernetes (one DNS record per ready pod). Default: none.
+   */
+  peerPorts?: string[];
   /** Only x86_64 images exist (Promscale's stack): hosts must not schedule it on arm64. */
   amd64Only?: boolean;
 }

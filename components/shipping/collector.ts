@@ -1,7 +1,8 @@
 // The gateway collector as a host-neutral service: the rendered config as a file, the secrets as
 // secret env (the config reads them through ${env:…}), a volume for the persistent trace queue.
 import type * as pulumi from "@pulumi/pulumi";
-import { COLLECTOR_SERVICE } from "../contracts/collector";
+import { COLLECTOR_REPLICA_ENV, COLLECTOR_SERVICE } from "../contracts/collector";
+import type { GatewayScale } from "../hosts/adapter";
 import type { ServiceSpec } from "../hosts/spec";
 import {
   COLLECTOR_ARGS,
@@ -19,13 +20,8 @@ import {
 export { COLLECTOR_SERVICE } from "../contracts/collector";
 /** Size of the trace queue volume (GiB): hours of traces at Lambda-scale rates. */
 export const COLLECTOR_QUEUE_SIZE_GB = 5;
-/** Replicas on Kubernetes. */
+/** Replicas on hosts that scale out, unless the host's settings say otherwise. */
 export const COLLECTOR_REPLICAS = 1;
-/**
- * Autoscaler ceiling on Kubernetes, held at one for now: a second replica would write span-metric
- * series identical to the first's (no per-replica label in the collector config yet) and sample traces
- * it sees only part of (no trace-ID load-balancing tier yet). docs/hosts.md says what raising it needs.
- */
 export const COLLECTOR_MAX_REPLICAS = 1;
 
 export interface CollectorServiceOptions {
@@ -34,11 +30,15 @@ export interface CollectorServiceOptions {
   readonly firehoseAccessKey: pulumi.Input<string>;
   /** Image to run. Default: COLLECTOR_IMAGE (official contrib image of the pinned release). */
   readonly image?: string;
+  /** Replicas on a host that scales out (Kubernetes). Default: one. */
+  readonly scale?: GatewayScale;
 }
 
 export function collectorService(options: CollectorServiceOptions): ServiceSpec {
   const config = renderCollectorConfig(options.config);
   const ports = { ...COLLECTOR_PORTS, ...(options.config.ports ?? {}) };
+  // Replicas route traces to each other only when they sample (see collectorConfig's `peers`).
+  const routed = options.config.peers !== undefined && (options.config.samplingPercent ?? 100) < 100;
   return {
     name: COLLECTOR_SERVICE,
     image: options.image ?? COLLECTOR_IMAGE,
@@ -52,6 +52,7 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
       { name: "otlp-http", container: ports.otlpHttp, public: true, protocol: "http" },
       { name: "firehose", container: ports.firehose, public: true, protocol: "http" },
       { name: "health", container: ports.health, protocol: "http" },
+      ...(routed ? [{ name: "otlp-peers", container: ports.otlpPeers, protocol: "grpc" as const }] : []),
     ],
     files: [{ path: COLLECTOR_CONFIG_PATH, content: config }],
     volumes: [
@@ -65,7 +66,12 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
     health: { port: ports.health, path: COLLECTOR_HEALTH_PATH },
     resources: { cpu: 1, memoryMb: 1024 },
     user: COLLECTOR_USER,
-    replicas: COLLECTOR_REPLICAS,
-    maxReplicas: COLLECTOR_MAX_REPLICAS,
+    // Each replica keeps its own trace queue on its own volume, which follows it when rescheduled.
+    stateful: true,
+    replicas: options.scale?.replicas ?? COLLECTOR_REPLICAS,
+    maxReplicas: options.scale?.maxReplicas ?? COLLECTOR_MAX_REPLICAS,
+    cpuPercent: options.scale?.cpuPercent,
+    replicaNameEnv: COLLECTOR_REPLICA_ENV,
+    peerPorts: routed ? ["otlp-peers"] : undefined,
   };
 }

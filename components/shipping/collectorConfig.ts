@@ -6,10 +6,15 @@ import { stringify } from "yaml";
 import {
   COLLECTOR_HEALTH_PATH,
   COLLECTOR_PORTS,
+  COLLECTOR_REPLICA_ENV,
   COLLECTOR_SECRET_ENV,
   type CollectorPorts,
 } from "../contracts/collector";
-import { METRIC_STREAM_OUTPUT_FORMAT, SPAN_METRICS_NAMESPACE } from "../contracts/metrics";
+import {
+  METRIC_STREAM_OUTPUT_FORMAT,
+  SPAN_METRICS_NAMESPACE,
+  SPAN_METRICS_REPLICA_ATTRIBUTE,
+} from "../contracts/metrics";
 import { Storage } from "../types";
 
 /** Collector release; equal to every component pinned in collector/manifest.yaml. */
@@ -72,6 +77,21 @@ export interface CollectorConfigOptions {
   readonly bindAddress?: string;
   /** Port overrides. Default: COLLECTOR_PORTS. */
   readonly ports?: Partial<CollectorPorts>;
+  /**
+   * Peer replicas, for a gateway of several collectors. With sampling below 100, every replica routes
+   * each trace's spans (by trace id, through the `loadbalancing` exporter and its durable queue) to
+   * one replica's `otlpPeers` port, where tail sampling sees the whole trace. Default: none (one
+   * collector samples what it receives).
+   */
+  readonly peers?: PeerResolver;
+}
+
+/** How a replica finds its peers: exactly one of the two. */
+export interface PeerResolver {
+  /** A name with one A record per ready replica (a headless Service); `port` is `otlpPeers`. */
+  readonly dns?: { readonly hostname: string; readonly port: number };
+  /** A fixed list of `host:port` (tests, hosts without DNS discovery). */
+  readonly static?: { readonly hostnames: string[] };
 }
 
 export const COLLECTOR_DEFAULTS = {
@@ -82,7 +102,10 @@ export const COLLECTOR_DEFAULTS = {
   bindAddress: "0.0.0.0",
 } as const;
 
-type Resolved = Required<Omit<CollectorConfigOptions, "ports">> & { ports: CollectorPorts };
+type Resolved = Required<Omit<CollectorConfigOptions, "ports" | "peers">> & {
+  ports: Required<CollectorPorts>;
+  peers?: PeerResolver;
+};
 
 /** Options with defaults applied; throws a CollectorConfigError listing every bad setting. */
 export function resolveCollectorOptions(options: CollectorConfigOptions): Resolved {
@@ -151,6 +174,14 @@ function validate(o: Resolved): string[] {
       `bindAddress: "${o.bindAddress}" must be an IP address (0.0.0.0 in a container, 127.0.0.1 locally)`,
     );
   }
+  if (o.peers && (o.peers.dns === undefined) === (o.peers.static === undefined)) {
+    problems.push("peers: give exactly one resolver, dns {hostname, port} or static {hostnames}");
+  }
+  if (o.peers?.static && !o.peers.static.hostnames.every((h) => HOST_PORT.test(h))) {
+    problems.push(
+      `peers.static.hostnames: ${JSON.stringify(o.peers.static.hostnames)} must all be host:port`,
+    );
+  }
   const seen = new Map<number, string>();
   for (const [name, port] of Object.entries(o.ports)) {
     if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
@@ -190,6 +221,39 @@ const CLOUDWATCH_TRANSFORM = {
       ],
     },
   ],
+};
+
+// Replicas each count the spans they receive: a stable per-replica label keeps their cumulative
+// series apart (the connector's own instance id is random per restart). Unset (one local collector),
+// no label is added.
+const REPLICA_TRANSFORM = {
+  error_mode: "ignore",
+  metric_statements: [
+    {
+      context: "datapoint",
+      statements: [
+        `set(datapoint.attributes["${SPAN_METRICS_REPLICA_ATTRIBUTE}"], "${env(`${COLLECTOR_REPLICA_ENV}:-`)}") where "${env(`${COLLECTOR_REPLICA_ENV}:-`)}" != "" and IsMatch(metric.name, "^${SPAN_METRICS_NAMESPACE.replaceAll(".", "\\\\.")}\\\\.")`,
+      ],
+    },
+  ],
+};
+
+/** The durable queue and never-ending retries every trace exporter shares. */
+const DURABLE_QUEUE = {
+  sending_queue: {
+    enabled: true,
+    storage: "file_storage",
+    sizer: "items",
+    queue_size: 500000,
+    num_consumers: 4,
+    batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
+  },
+  retry_on_failure: {
+    enabled: true,
+    initial_interval: "5s",
+    max_interval: "60s",
+    max_elapsed_time: "0s",
+  },
 };
 
 function tailSampling(o: Resolved): Record<string, unknown> {
@@ -234,6 +298,9 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   // The collector pushes its own metrics through its authenticated OTLP port, like any client.
   const selfAddress = o.bindAddress === "0.0.0.0" || o.bindAddress === "::" ? "127.0.0.1" : o.bindAddress;
   const auth = { authenticator: "bearertokenauth/otlp" };
+  // Several replicas with sampling: route by trace id first, sample where the whole trace arrives.
+  const sampling = o.samplingPercent < 100;
+  const routed = sampling && o.peers !== undefined;
 
   return {
     extensions: {
@@ -257,6 +324,9 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           http: { endpoint: bind(o.ports.otlpHttp), auth },
         },
       },
+      ...(routed
+        ? { "otlp/peers": { protocols: { grpc: { endpoint: bind(o.ports.otlpPeers), auth } } } }
+        : {}),
       awsfirehose: {
         endpoint: bind(o.ports.firehose),
         encoding: "awscloudwatchmetricstreams_encoding",
@@ -266,8 +336,9 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
     processors: {
       memory_limiter: { check_interval: "1s", limit_percentage: 80, spike_limit_percentage: 25 },
       batch: { timeout: "1s", send_batch_size: 1024 },
-      ...(o.samplingPercent < 100 ? { tail_sampling: tailSampling(o) } : {}),
+      ...(sampling ? { tail_sampling: tailSampling(o) } : {}),
       "transform/cloudwatch": CLOUDWATCH_TRANSFORM,
+      "transform/replica": REPLICA_TRANSFORM,
     },
     connectors: {
       // Fed with every span before sampling, so request/error/duration rates are not skewed by it.
@@ -309,21 +380,32 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         // On disk, so queued traces survive a collector restart; retried without a deadline, so a
         // store outage of any length loses nothing as long as the queue has room. Batching happens here,
         // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
-        sending_queue: {
-          enabled: true,
-          storage: "file_storage",
-          sizer: "items",
-          queue_size: 500000,
-          num_consumers: 4,
-          batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
-        },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "5s",
-          max_interval: "60s",
-          max_elapsed_time: "0s",
-        },
+        ...DURABLE_QUEUE,
       },
+      ...(routed
+        ? {
+            // Routes each trace to one replica. The durable queue sits at this level (the per-backend
+            // exporters cannot have one): a failed send returns here and is re-routed over the peers
+            // the resolver then knows. Peers present the same bearer token as any client.
+            loadbalancing: {
+              routing_key: "traceID",
+              protocol: {
+                otlp: {
+                  tls: { insecure: true },
+                  auth,
+                  timeout: "10s",
+                  sending_queue: { enabled: false },
+                  retry_on_failure: { enabled: false },
+                },
+              },
+              resolver: o.peers?.dns
+                ? { dns: { hostname: o.peers.dns.hostname, port: String(o.peers.dns.port) } }
+                : { static: { hostnames: o.peers?.static?.hostnames } },
+              timeout: "10s",
+              ...DURABLE_QUEUE,
+            },
+          }
+        : {}),
       // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose as
       // a non-200 answer well inside the 30 s an API Gateway front allows, and Firehose retries, then
       // backs up to S3. (This exporter marks every final failure permanent, so the answer is 400, not
@@ -364,12 +446,24 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         "awscloudwatchmetricstreams_encoding",
       ],
       pipelines: {
-        traces: {
-          receivers: ["otlp"],
-          // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
-          processors: o.samplingPercent < 100 ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
-          exporters: ["otlp_grpc/traces"],
-        },
+        ...(routed
+          ? {
+              // Nothing between the receiver and the on-disk routing queue holds spans.
+              traces: { receivers: ["otlp"], processors: ["memory_limiter"], exporters: ["loadbalancing"] },
+              "traces/sampled": {
+                receivers: ["otlp/peers"],
+                processors: ["memory_limiter", "tail_sampling"],
+                exporters: ["otlp_grpc/traces"],
+              },
+            }
+          : {
+              traces: {
+                receivers: ["otlp"],
+                // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
+                processors: sampling ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
+                exporters: ["otlp_grpc/traces"],
+              },
+            }),
         "traces/spanmetrics": {
           receivers: ["otlp"],
           processors: ["memory_limiter"],
@@ -382,7 +476,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         },
         "metrics/otel": {
           receivers: ["otlp", "spanmetrics"],
-          processors: ["memory_limiter", "batch"],
+          processors: ["memory_limiter", "transform/replica", "batch"],
           exporters: ["prometheusremotewrite/otel"],
         },
       },

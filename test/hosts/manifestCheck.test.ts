@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { type Manifest, renderManifests } from "../../components/hosts/kubernetes";
 import { collectorRoutes } from "../../components/shipping";
+import { collectorService } from "../../components/shipping/collector";
 import { Storage } from "../../components/types";
 import { requireTool, resolve, sampleServices, shippingServices } from "./helpers";
 
@@ -36,6 +37,36 @@ describe("kubernetes manifests, decoded by the Kubernetes API types", () => {
       );
     });
   }
+
+  it("the scaled-out gateway (StatefulSet, ingest and headless Services, HPA, PDB) decodes strictly", async () => {
+    const collector = collectorService({
+      config: {
+        storage: Storage.Prometheus,
+        samplingPercent: 10,
+        peers: { dns: { hostname: "collector-peers", port: 4319 } },
+      },
+      otlpToken: "t".repeat(40),
+      firehoseAccessKey: "k".repeat(40),
+      scale: { replicas: 2, maxReplicas: 6, cpuPercent: 60 },
+    });
+    const manifests = (await resolve(renderManifests([collector], placement))) as Manifest[];
+    const r = manifestCheck(manifests);
+    assert.equal(r.status, 0, r.stdout);
+    assert.deepEqual(
+      manifests.map((m) => `${m.kind}/${m.metadata.name}`),
+      [
+        "ConfigMap/collector-files",
+        "Secret/collector-secrets",
+        "StatefulSet/collector",
+        "HorizontalPodAutoscaler/collector",
+        "PodDisruptionBudget/collector",
+        "Service/collector-peers",
+        "Service/collector",
+        "Service/collector-public",
+        "Ingress/ingest",
+      ],
+    );
+  });
 
   it("the sample services (secret files, replicas, HPA, PDB, LoadBalancer) decode strictly", async () => {
     const r = manifestCheck((await resolve(renderManifests(sampleServices(), placement))) as Manifest[]);

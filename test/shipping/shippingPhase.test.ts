@@ -42,6 +42,12 @@ function assertNoPlainSecrets(values: string[]) {
   assert.ok(wrapped > 0, "the secrets were found inside secret markers (the scan looked at them)");
 }
 
+/** The shipping project's apply script, as the SSM association fetches it from the project bucket. */
+const shippingApplyScript = (): string =>
+  ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) =>
+    /docker compose -p shipping/.test(o.inputs.content),
+  )?.inputs.content ?? assert.fail("no shipping apply script");
+
 const ingressRules = () =>
   ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
 
@@ -225,13 +231,39 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       assert.equal(await output(phase.instanceId), "ec-instance-id");
     });
 
-    it("user data installs Docker, mounts that volume and starts the containers, without secrets", () => {
+    it("user data only installs Docker and mounts that volume; an SSM association applies the services", () => {
       const [instance] = ofType("aws:ec2/instance:Instance");
       const script = gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString();
       assert.match(script, /dnf install -y docker/);
       assert.match(script, /nvme-Amazon_Elastic_Block_Store_ecdataid/);
-      assert.match(script, /docker compose -p shipping/);
-      assert.match(script, /--name "\/firefly\/\$iid\/shipping"/);
+      assert.doesNotMatch(script, /docker compose|collector/);
+      const apply = shippingApplyScript();
+      assert.match(apply, /docker compose -p shipping/);
+      assert.match(apply, /--name "\/firefly\/\$iid\/shipping"/);
+      const [assoc] = ofType("aws:ssm/association:Association");
+      assert.deepEqual(assoc.inputs.targets, [{ key: "InstanceIds", values: ["ec-instance-id"] }]);
+      assert.match(assoc.inputs.parameters.commands, /s3:\/\/firefly-ec-instance-id-shipping\/apply.sh/);
+    });
+
+    it("a collector change updates the services in place: same user data, a new apply script", async () => {
+      const userData = ofType("aws:ec2/instance:Instance")[0].inputs.userDataBase64;
+      const before = shippingApplyScript();
+      await deploy("ec", {
+        host: Host.Ec2,
+        ec2: { adminCidrs: ["203.0.113.0/24"] },
+        databasePassword: USER_DB,
+        samplingPercent: 20,
+      });
+      assert.equal(ofType("aws:ec2/instance:Instance")[0].inputs.userDataBase64, userData);
+      assert.notEqual(shippingApplyScript(), before);
+      const [volume] = ofType("aws:ebs/volume:Volume");
+      assert.equal(volume.inputs.size, 50);
+      // Put the first deployment back for the tests that follow.
+      await deploy("ec", {
+        host: Host.Ec2,
+        ec2: { adminCidrs: ["203.0.113.0/24"] },
+        databasePassword: USER_DB,
+      });
     });
 
     it("secrets go to a SecureString; the role reads only this instance's parameters and buckets", () => {
@@ -274,7 +306,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
     it("Caddy serves the domain and the URLs use it; an Elastic IP keeps the address for DNS", async () => {
       const [instance] = ofType("aws:ec2/instance:Instance");
       assert.equal(instance.inputs.subnetId, "subnet-0123456789abcdef0");
-      const script = gunzipSync(Buffer.from(instance.inputs.userDataBase64, "base64")).toString();
+      const script = shippingApplyScript();
       const encoded = script.match(
         /<<'FIREFLY_B64' \| gunzip > "\$dir\/files\/caddy\/etc__caddy__Caddyfile"\n([\s\S]*?)\nFIREFLY_B64/,
       )![1];
@@ -316,8 +348,8 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         ofType(t)
           .map((r) => r.inputs.metadata.name)
           .sort();
-      assert.deepEqual(names("kubernetes:apps/v1:StatefulSet"), ["timescaledb"]);
-      assert.deepEqual(names("kubernetes:apps/v1:Deployment"), ["collector", "promscale"]);
+      assert.deepEqual(names("kubernetes:apps/v1:StatefulSet"), ["collector", "timescaledb"]);
+      assert.deepEqual(names("kubernetes:apps/v1:Deployment"), ["promscale"]);
       assert.deepEqual(names("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), ["collector"]);
       assert.deepEqual(names("kubernetes:policy/v1:PodDisruptionBudget"), ["collector"]);
       assert.deepEqual(names("kubernetes:core/v1:Secret"), [

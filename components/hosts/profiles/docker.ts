@@ -21,4 +21,6 @@ export const dockerProfile: HostProfile = {
     // Published ports bind to one address: off the host unless it is a loopback one.
     operatorPortsOffHost: !LOOPBACK.test(docker?.bindAddress ?? DEFAULT_BIND_ADDRESS),
   }),
+  // One machine, one collector.
+  gatewayScale: () => undefined,
 };

@@ -13,4 +13,6 @@ export const ec2Profile: HostProfile = {
     // The security group opens the admin ports to adminCidrs only; without them, SSM port forwarding.
     operatorPortsOffHost: (ec2?.adminCidrs ?? []).length > 0,
   }),
+  // One machine, one collector.
+  gatewayScale: () => undefined,
 };

@@ -19,4 +19,8 @@ export const kubernetesProfile: HostProfile = {
     // Grafana is a ClusterIP service: reached with `kubectl port-forward` through the API server's TLS.
     operatorPortsOffHost: false,
   }),
+  gatewayScale: ({ kubernetes: k }) =>
+    k?.autoscale
+      ? { replicas: k.autoscale.min, maxReplicas: k.autoscale.max, cpuPercent: k.autoscale.cpuPercent }
+      : { replicas: k?.replicas ?? 1, maxReplicas: k?.replicas ?? 1 },
 };
