@@ -213,11 +213,8 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const [attach] = ofType("aws:ec2/volumeAttachment:VolumeAttachment");
       assert.equal(attach.inputs.volumeId, "ec-data-id");
       assert.equal(attach.inputs.instanceId, "ec-instance-id");
-      assert.ok(
-        ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").some(
-          (a) => a.inputs.policyArn === "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        ),
-      );
+      // No managed policy: AmazonSSMManagedInstanceCore would allow reading every parameter.
+      assert.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
       const [role] = ofType("aws:iam/role:Role");
       assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, {
         Service: "ec2.amazonaws.com",
@@ -238,15 +235,22 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const [param] = ofType("aws:ssm/parameter:Parameter");
       assert.equal(param.inputs.type, "SecureString");
       assert.equal(param.inputs.name, "/firefly/ec-instance-id/shipping");
-      const [policy] = ofType("aws:iam/rolePolicy:RolePolicy");
-      const doc = JSON.parse(policy.inputs.policy);
+      const policy = ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "ec-secrets-read");
+      const doc = JSON.parse(policy!.inputs.policy);
       assert.deepEqual(doc.Statement, [
         {
+          Sid: "OwnParameters",
           Effect: "Allow",
-          Action: "ssm:GetParameter",
+          Action: ["ssm:GetParameter"],
           Resource: `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/firefly/ec-instance-id/*`,
         },
-        { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::firefly-ec-instance-id-*/*" },
+        {
+          Sid: "OwnProjectBundles",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: "arn:aws:s3:::firefly-ec-instance-id-*/*",
+          Condition: { StringEquals: { "s3:ResourceAccount": ACCOUNT } },
+        },
       ]);
     });
 
