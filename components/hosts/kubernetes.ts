@@ -2,6 +2,7 @@
 // per manifest so previews and mocks see every object (a Helm chart or ConfigGroup would be opaque).
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { renderNetworkPolicies } from "./networkPolicies";
 import type { HttpRoute, ServiceSpec } from "./spec";
 
 export const DEFAULT_NAMESPACE = "firefly";
@@ -253,6 +254,8 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
       },
     });
   }
+  // Default deny, then only the pipeline's own flows (networkPolicies.ts).
+  out.push(...renderNetworkPolicies(services, at.namespace));
   return out;
 }
 
@@ -266,6 +269,7 @@ const KINDS: Record<string, Ctor> = {
   HorizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler,
   PodDisruptionBudget: k8s.policy.v1.PodDisruptionBudget,
   Ingress: k8s.networking.v1.Ingress,
+  NetworkPolicy: k8s.networking.v1.NetworkPolicy,
 };
 
 /** Creates each manifest as its typed resource, named `${name}-<kind>-<object name>`. */
