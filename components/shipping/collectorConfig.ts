@@ -54,6 +54,8 @@ export interface CollectorPorts {
   zpages: number;
   /** The collector's own metrics in Prometheus format, bound to localhost only. */
   metrics: number;
+  /** OTLP/HTTP for the collector's own metrics push, bound to localhost only (never on the public front). */
+  selfMetrics: number;
 }
 
 export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
@@ -63,12 +65,16 @@ export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
   health: 13133,
   zpages: 55679,
   metrics: 8888,
+  selfMetrics: 4319,
 };
 
 /** Path the health check answers on (`health` port). */
 export const COLLECTOR_HEALTH_PATH = "/health";
 /** OTLP/HTTP paths the HTTPS front must forward to the `otlpHttp` port. */
-export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/metrics"] as const;
+// Only what the layer sends: the functions' token authorizes spans, not metrics (a reader of a function's
+// env could otherwise forge aws_lambda_* series). The public receiver is in no metrics pipeline, so
+// /v1/metrics answers 404 even when something routes it.
+export const OTLP_HTTP_PATHS = ["/v1/traces"] as const;
 /** Path the Firehose destination URL ends with; the front forwards it to the `firehose` port (the receiver ignores paths). */
 export const FIREHOSE_PATH = "/firehose";
 
@@ -267,8 +273,6 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   const o = resolveCollectorOptions(options);
   const bind = (port: number) => `${o.bindAddress}:${port}`;
   const local = (port: number) => `127.0.0.1:${port}`;
-  // The collector pushes its own metrics through its authenticated OTLP port, like any client.
-  const selfAddress = o.bindAddress === "0.0.0.0" || o.bindAddress === "::" ? "127.0.0.1" : o.bindAddress;
   const auth = { authenticator: "bearertokenauth/otlp" };
 
   return {
@@ -293,6 +297,8 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           http: { endpoint: bind(o.ports.otlpHttp), auth },
         },
       },
+      // The collector's own metrics arrive here, on loopback only: OTLP metrics are not public ingest.
+      "otlp/self": { protocols: { http: { endpoint: local(o.ports.selfMetrics), auth } } },
       awsfirehose: {
         endpoint: bind(o.ports.firehose),
         encoding: "awscloudwatchmetricstreams_encoding",
@@ -377,7 +383,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         add_metric_suffixes: false,
         target_info: { enabled: false },
       },
-      // Span metrics, the collector's own metrics and OTLP metrics from functions: ordinary
+      // Span metrics and the collector's own metrics: ordinary
       // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
       "prometheusremotewrite/otel": {
         endpoint: o.metricsWriteUrl,
@@ -417,7 +423,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           exporters: ["prometheusremotewrite/cloudwatch"],
         },
         "metrics/otel": {
-          receivers: ["otlp", "spanmetrics"],
+          receivers: ["otlp/self", "spanmetrics"],
           processors: ["memory_limiter", "batch"],
           exporters: ["prometheusremotewrite/otel"],
         },
@@ -435,7 +441,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
                 exporter: {
                   otlp: {
                     protocol: "http/protobuf",
-                    endpoint: `http://${selfAddress}:${o.ports.otlpHttp}/v1/metrics`,
+                    endpoint: `http://127.0.0.1:${o.ports.selfMetrics}/v1/metrics`,
                     headers: [
                       { name: "authorization", value: `Bearer ${env(COLLECTOR_SECRET_ENV.otlpToken)}` },
                     ],

@@ -180,7 +180,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         ofType("aws:apigatewayv2/route:Route")
           .map((r) => r.inputs.routeKey)
           .sort(),
-        ["POST /firehose", "POST /v1/metrics", "POST /v1/traces"],
+        ["POST /firehose", "POST /v1/traces"],
       );
       for (const i of ofType("aws:apigatewayv2/integration:Integration")) {
         assert.equal(i.inputs.connectionType, "VPC_LINK");
@@ -339,7 +339,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       ]);
       assert.deepEqual(
         ing.inputs.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.port.number}`),
-        ["/v1/traces->4318", "/v1/metrics->4318", "/firehose->4433"],
+        ["/v1/traces->4318", "/firehose->4433"],
       );
       assert.ok(!ofType("kubernetes:core/v1:Service").some((s) => s.inputs.spec.type === "LoadBalancer"));
       assert.equal(await output(phase.firehoseUrl), "https://ingest.example.com/firehose");
