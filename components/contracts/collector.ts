@@ -20,6 +20,8 @@ export interface CollectorPorts {
   zpages: number;
   /** The collector's own metrics in Prometheus format, bound to localhost only. */
   metrics: number;
+  /** OTLP/HTTP for the collector's own metrics push, bound to localhost only (never on the public front). */
+  selfMetrics: number;
   /** OTLP/gRPC from peer replicas (authenticated like ingest): traces routed here by trace id. Only bound with peers. */
   otlpPeers?: number;
 }
@@ -32,6 +34,7 @@ export const COLLECTOR_PORTS: Readonly<Required<CollectorPorts>> = {
   zpages: 55679,
   metrics: 8888,
   otlpPeers: 4319,
+  selfMetrics: 4320,
 };
 
 /** Headless Service over the collector replicas: one DNS record per ready replica, for trace routing. */
@@ -42,7 +45,10 @@ export const COLLECTOR_REPLICA_ENV = "FIREFLY_COLLECTOR_REPLICA";
 /** Path the health check answers on (`health` port). */
 export const COLLECTOR_HEALTH_PATH = "/health";
 /** OTLP/HTTP paths the HTTPS front must forward to the `otlpHttp` port. */
-export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/metrics"] as const;
+// Only what the layer sends: the functions' token authorizes spans and logs, not metrics (a reader of a
+// function's env could otherwise forge aws_lambda_* series). The public receiver is in no metrics
+// pipeline, so /v1/metrics answers 404 even when something routes it.
+export const OTLP_HTTP_PATHS = ["/v1/traces"] as const;
 /** Path the Firehose destination URL ends with; the front forwards it to the `firehose` port (the receiver ignores paths). */
 export const FIREHOSE_PATH = "/firehose";
 

@@ -22,6 +22,7 @@ import {
   secretParameterName,
 } from "./cloudInit";
 import { type ComposeOptions, type ResolvedService, renderComposeProject } from "./compose";
+import { secretsReadPolicy, ssmAgentPolicy } from "./ec2Iam";
 import { requiredFact } from "./placement";
 import { ec2Profile } from "./profiles/ec2";
 import type { HttpRoute, ServiceSpec } from "./spec";
@@ -141,14 +142,6 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
     },
     opts,
   );
-  new aws.iam.RolePolicyAttachment(
-    `${name}-ssm`,
-    {
-      role: role.name,
-      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-    },
-    opts,
-  );
   const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name }, opts);
 
   const data = new aws.ebs.Volume(
@@ -198,27 +191,23 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
     // On instance replacement the volume must leave the old instance before it can join the new one.
     { ...opts, deleteBeforeReplace: true },
   );
-  // Only this instance's own parameters and project buckets (shipping's, and any project
-  // deployServices adds later).
+  // The SSM agent's own needs and this instance's own parameters and project buckets (shipping's, and
+  // any project deployServices adds later): nothing account-wide (ec2Iam.ts).
+  const scope = pulumi
+    .all([partition, region, account, instance.id])
+    .apply(([p, r, a, id]) => ({ partition: p, region: r, account: a, instanceId: id }));
+  new aws.iam.RolePolicy(
+    `${name}-ssm-agent`,
+    { role: role.name, policy: scope.apply((s) => JSON.stringify(ssmAgentPolicy(s))) },
+    opts,
+  );
   const secretsRead = new aws.iam.RolePolicy(
     `${name}-secrets-read`,
     {
       role: role.name,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Effect: "Allow",
-            Action: "ssm:GetParameter",
-            Resource: pulumi.interpolate`arn:${partition}:ssm:${region}:${account}:parameter/firefly/${instance.id}/*`,
-          },
-          {
-            Effect: "Allow",
-            Action: "s3:GetObject",
-            Resource: pulumi.interpolate`arn:${partition}:s3:::${instance.id.apply((id) => projectBucketName(id, "*"))}/*`,
-          },
-        ],
-      }),
+      policy: scope.apply((s) =>
+        JSON.stringify(secretsReadPolicy({ ...s, bucketPattern: projectBucketName(s.instanceId, "*") })),
+      ),
     },
     opts,
   );

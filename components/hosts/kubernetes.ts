@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
+import { renderNetworkPolicies } from "./networkPolicies";
 import { requiredFact } from "./placement";
 import { kubernetesProfile } from "./profiles/kubernetes";
 import type { HttpRoute, ServiceSpec } from "./spec";
@@ -328,6 +329,8 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
       },
     });
   }
+  // Default deny, then only the pipeline's own flows (networkPolicies.ts).
+  out.push(...renderNetworkPolicies(services, at.namespace));
   return out;
 }
 
@@ -341,6 +344,7 @@ const KINDS: Record<string, Ctor> = {
   HorizontalPodAutoscaler: k8s.autoscaling.v2.HorizontalPodAutoscaler,
   PodDisruptionBudget: k8s.policy.v1.PodDisruptionBudget,
   Ingress: k8s.networking.v1.Ingress,
+  NetworkPolicy: k8s.networking.v1.NetworkPolicy,
 };
 
 /** Creates each manifest as its typed resource, named `${name}-<kind>-<object name>`. */

@@ -295,8 +295,6 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   const o = resolveCollectorOptions(options);
   const bind = (port: number) => `${o.bindAddress}:${port}`;
   const local = (port: number) => `127.0.0.1:${port}`;
-  // The collector pushes its own metrics through its authenticated OTLP port, like any client.
-  const selfAddress = o.bindAddress === "0.0.0.0" || o.bindAddress === "::" ? "127.0.0.1" : o.bindAddress;
   const auth = { authenticator: "bearertokenauth/otlp" };
   // Several replicas with sampling: route by trace id first, sample where the whole trace arrives.
   const sampling = o.samplingPercent < 100;
@@ -327,6 +325,8 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       ...(routed
         ? { "otlp/peers": { protocols: { grpc: { endpoint: bind(o.ports.otlpPeers), auth } } } }
         : {}),
+      // The collector's own metrics arrive here, on loopback only: OTLP metrics are not public ingest.
+      "otlp/self": { protocols: { http: { endpoint: local(o.ports.selfMetrics), auth } } },
       awsfirehose: {
         endpoint: bind(o.ports.firehose),
         encoding: "awscloudwatchmetricstreams_encoding",
@@ -423,7 +423,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         add_metric_suffixes: false,
         target_info: { enabled: false },
       },
-      // Span metrics, the collector's own metrics and OTLP metrics from functions: ordinary
+      // Span metrics and the collector's own metrics: ordinary
       // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
       "prometheusremotewrite/otel": {
         endpoint: o.metricsWriteUrl,
@@ -475,7 +475,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           exporters: ["prometheusremotewrite/cloudwatch"],
         },
         "metrics/otel": {
-          receivers: ["otlp", "spanmetrics"],
+          receivers: ["otlp/self", "spanmetrics"],
           processors: ["memory_limiter", "transform/replica", "batch"],
           exporters: ["prometheusremotewrite/otel"],
         },
@@ -493,7 +493,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
                 exporter: {
                   otlp: {
                     protocol: "http/protobuf",
-                    endpoint: `http://${selfAddress}:${o.ports.otlpHttp}/v1/metrics`,
+                    endpoint: `http://127.0.0.1:${o.ports.selfMetrics}/v1/metrics`,
                     headers: [
                       { name: "authorization", value: `Bearer ${env(COLLECTOR_SECRET_ENV.otlpToken)}` },
                     ],

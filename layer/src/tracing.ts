@@ -23,6 +23,7 @@ import {
   TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import type { LayerConfig } from "./config";
+import { guardedSampler } from "./samplers";
 
 export const TRACER_NAME = "firefly-lambda";
 
@@ -112,7 +113,12 @@ export function registerTracing(
 ): { tracer: Tracer; provider: TracerProvider } {
   const provider = new TracerProvider({
     resource: resourceFromAttributes(resourceAttributes(config, env)),
-    sampler: createSampler(config),
+    sampler: guardedSampler(
+      config.sampler,
+      (sampler) => createSampler({ ...config, sampler }),
+      trace.getSpanContext,
+      env,
+    ),
     spanProcessors: [processor],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());

@@ -223,6 +223,7 @@ export async function startGateway(config: Gateway["config"]): Promise<Gateway> 
     health: await freePort(),
     zpages: await freePort(),
     metrics: await freePort(),
+    selfMetrics: await freePort(),
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `firefly-bench-gw-${config}-`));
   const token = crypto.randomUUID();

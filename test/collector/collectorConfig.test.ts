@@ -138,14 +138,24 @@ describe("collector config (renderer)", () => {
     assert.ok(seconds(exporter.retry_on_failure.max_elapsed_time) < seconds(exporter.timeout));
   });
 
-  it("sends the collector's own metrics through its authenticated OTLP port to storage", () => {
+  it("sends the collector's own metrics through an authenticated loopback-only OTLP port to storage", () => {
     const readers = config.service.telemetry.metrics.readers;
     const push = readers.find((r: any) => r.periodic).periodic.exporter.otlp;
-    assert.equal(push.endpoint, `http://127.0.0.1:${COLLECTOR_PORTS.otlpHttp}/v1/metrics`);
+    assert.equal(push.endpoint, `http://127.0.0.1:${COLLECTOR_PORTS.selfMetrics}/v1/metrics`);
     assert.deepEqual(push.headers, [
       { name: "authorization", value: `Bearer ${envRef(COLLECTOR_SECRET_ENV.otlpToken)}` },
     ]);
-    assert.ok(config.service.pipelines["metrics/otel"].receivers.includes("otlp"));
+    assert.deepEqual(config.service.pipelines["metrics/otel"].receivers, ["otlp/self", "spanmetrics"]);
+    assert.equal(
+      config.receivers["otlp/self"].protocols.http.endpoint,
+      `127.0.0.1:${COLLECTOR_PORTS.selfMetrics}`,
+    );
+    assert.deepEqual(config.receivers["otlp/self"].protocols.http.auth, {
+      authenticator: "bearertokenauth/otlp",
+    });
+    // The public receiver takes spans only: the functions' token cannot write a metric.
+    for (const [name, pipeline] of Object.entries<any>(config.service.pipelines))
+      if (pipeline.receivers.includes("otlp")) assert.match(name, /^traces/, name);
     assert.equal(config.service.telemetry.resource["service.name"], "firefly-gateway");
   });
 

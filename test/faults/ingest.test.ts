@@ -1,16 +1,23 @@
 // Faults 4b and 5 at the collector's front door. Strangers (no key, a wrong key, no token, a wrong
 // token) get 401 and nothing of theirs is stored; a collector whose secrets are missing does not start
 // rather than take data from anyone. Malformed and oversize Firehose bodies get a 4xx, not a crash: the
-// collector stays healthy and keeps taking good deliveries afterwards.
+// collector stays healthy and keeps taking good deliveries afterwards. The functions' token, readable
+// by anyone who may read a function's configuration, sends spans and nothing else: a metric forged
+// with it is refused. And an internet caller cannot switch tracing off: the built layer, under the
+// real runtime client, still leaves a span for an HTTP request sent with sampled=0.
 import * as assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import * as path from "node:path";
 import { COLLECTOR_HEALTH_PATH, COLLECTOR_SECRET_ENV } from "../../components/shipping/collectorConfig";
+import { STRICT_PARENT_SAMPLING_ENV } from "../../layer/src/samplers";
+import * as events from "../layer/events";
+import { type LambdaFunction, startFunction } from "../layer/runtime";
 import { deliver } from "../pipeline/firehose";
-import { httpGet, sleep } from "./control";
+import { httpGet, sleep, waitFor } from "./control";
 import { deliveryBody, postOnce, recordsFor, storedFunctions } from "./firehose";
 import { record } from "./ledger";
 import { otlpJson, post } from "./load";
-import { usePipeline } from "./pipeline";
+import { promQuery, usePipeline } from "./pipeline";
 import { pipelineMissing } from "./settings";
 
 describe("fault: strangers and malformed input at the collector", function () {
@@ -76,6 +83,105 @@ describe("fault: strangers and malformed input at the collector", function () {
       injected: `${keys.length} Firehose deliveries without the right key, ${tokens.length} OTLP requests without the right token`,
       notes: "all 401, 0 stored; the owner's delivery and spans stored",
     });
+  });
+
+  it("refuses a metric forged with the functions' token and stores none; the collector's own metrics still arrive", async () => {
+    const pipeline = current();
+    const now = String(BigInt(Date.now()) * 1_000_000n);
+    const forged = (fn: string) =>
+      JSON.stringify({
+        resourceMetrics: [
+          {
+            resource: { attributes: [{ key: "service.name", value: { stringValue: "forger" } }] },
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: "aws_lambda_invocations",
+                    gauge: {
+                      dataPoints: [
+                        {
+                          asDouble: 1e9,
+                          timeUnixNano: now,
+                          attributes: [{ key: "FunctionName", value: { stringValue: fn } }],
+                        },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      });
+    const metricsUrl = pipeline.otlpTracesUrl.replace(/\/v1\/traces$/, "/v1/metrics");
+    const res = await post(metricsUrl, forged("forged-fn-0"), {
+      "content-type": "application/json",
+      authorization: `Bearer ${pipeline.otlpToken}`,
+    });
+    assert.ok(res.status === 404 || res.status === 405, `forged metric: HTTP ${res.status} ${res.body}`);
+    // The collector's own metrics travel on a loopback-only receiver, so the pipeline-health dashboard
+    // keeps its data: wait for them, then the forged series must still be absent.
+    await waitFor(
+      "the collector's own metrics in Prometheus",
+      async () => (await promQuery(pipeline.prometheusUrl, 'count({job="firefly-gateway"})')).length > 0,
+      40_000,
+    );
+    const stored = await promQuery(
+      pipeline.prometheusUrl,
+      '{__name__=~"aws_lambda_invocations.*", FunctionName=~"forged-fn.*"}',
+    );
+    assert.deepEqual(stored, [], "a forged series was stored");
+    record({
+      fault: "strangers",
+      injected: "an OTLP metric (aws_lambda_invocations) sent with the functions' valid token",
+      notes: `HTTP ${res.status}, nothing stored; the collector's own metrics stored`,
+    });
+  });
+
+  it("an outside caller's sampled=0 still leaves a span (built layer, aws-lambda-ric, this collector)", async () => {
+    const pipeline = current();
+    const running: LambdaFunction[] = [];
+    const start = async (env: Record<string, string> = {}) => {
+      const fn = await startFunction({
+        mode: "redirect",
+        taskRoot: path.join(__dirname, "../layer/fixtures/fn"),
+        handler: "index.http",
+        env: {
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: pipeline.otlpTracesUrl,
+          OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${pipeline.otlpToken}`,
+          ...env,
+        },
+      });
+      running.push(fn);
+      return fn;
+    };
+    // An HTTP API request whose caller asks, with -00, not to be traced.
+    const traceId = randomBytes(16).toString("hex");
+    const event = {
+      ...events.apiGatewayHttp,
+      headers: { traceparent: `00-${traceId}-${randomBytes(8).toString("hex")}-00` },
+    };
+    const stored = () => pipeline.traceStore.spans.size;
+    try {
+      const strict = await start({ [STRICT_PARENT_SAMPLING_ENV]: "true" });
+      const before = stored();
+      assert.ok((await strict.invoke(event)).ok);
+      await sleep(4_000);
+      const afterStrict = stored();
+      const guarded = await start();
+      assert.ok((await guarded.invoke(event)).ok, guarded.log);
+      await waitFor("the span in the trace store", async () => stored() > afterStrict, 15_000);
+      assert.equal(afterStrict, before, "strict parent-based sampling leaves no span, as asked");
+      assert.equal(stored(), afterStrict + 1, "the default leaves exactly the invocation's span");
+      record({
+        fault: "strangers",
+        injected: "an API Gateway HTTP request with traceparent sampled=0 to a function with the built layer",
+        notes: `default: 1 span stored; ${STRICT_PARENT_SAMPLING_ENV}=true: 0`,
+      });
+    } finally {
+      await Promise.all(running.map((f) => f.stop()));
+    }
   });
 
   it("does not start without its secrets instead of accepting anyone", async () => {

@@ -102,16 +102,24 @@ describe("Caddy front (real Caddy)", () => {
     });
 
     it("forwards each collector path to its port, path intact", async () => {
-      for (const p of ["/v1/traces", "/v1/metrics", "/firehose"]) {
+      for (const p of ["/v1/traces", "/firehose"]) {
         const r = await fetch(`${base}${p}`, { method: "POST", body: "x" });
         assert.equal(r.status, 200, p);
       }
-      assert.deepEqual(seen, ["otlp POST /v1/traces", "otlp POST /v1/metrics", "firehose POST /firehose"]);
+      assert.deepEqual(seen, ["otlp POST /v1/traces", "firehose POST /firehose"]);
     });
 
     it("answers 404 to everything else, without reaching a backend", async () => {
       seen.length = 0;
-      for (const p of ["/", "/v1/traces/x", "/metrics", "/api/v1/query", "/firehose/../admin"]) {
+      for (const p of [
+        "/",
+        "/v1/traces/x",
+        "/v1/metrics",
+        "/v1/logs",
+        "/metrics",
+        "/api/v1/query",
+        "/firehose/../admin",
+      ]) {
         assert.equal((await fetch(`${base}${p}`, { method: "POST", body: "x" })).status, 404, p);
       }
       assert.deepEqual(seen, []);

@@ -208,8 +208,8 @@ export function randomSecret(): string {
 }
 
 export async function freeCollectorPorts(): Promise<CollectorPorts> {
-  const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics] = await freePorts(6);
-  return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics };
+  const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, selfMetrics] = await freePorts(7);
+  return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, selfMetrics };
 }
 
 /** Starts the built collector with the rendered config; secrets only in its environment. */

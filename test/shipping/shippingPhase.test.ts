@@ -186,7 +186,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         ofType("aws:apigatewayv2/route:Route")
           .map((r) => r.inputs.routeKey)
           .sort(),
-        ["POST /firehose", "POST /v1/metrics", "POST /v1/traces"],
+        ["POST /firehose", "POST /v1/traces"],
       );
       for (const i of ofType("aws:apigatewayv2/integration:Integration")) {
         assert.equal(i.inputs.connectionType, "VPC_LINK");
@@ -219,11 +219,8 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const [attach] = ofType("aws:ec2/volumeAttachment:VolumeAttachment");
       assert.equal(attach.inputs.volumeId, "ec-data-id");
       assert.equal(attach.inputs.instanceId, "ec-instance-id");
-      assert.ok(
-        ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").some(
-          (a) => a.inputs.policyArn === "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-        ),
-      );
+      // No managed policy: AmazonSSMManagedInstanceCore would allow reading every parameter.
+      assert.deepEqual(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), []);
       const [role] = ofType("aws:iam/role:Role");
       assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal, {
         Service: "ec2.amazonaws.com",
@@ -270,15 +267,22 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const [param] = ofType("aws:ssm/parameter:Parameter");
       assert.equal(param.inputs.type, "SecureString");
       assert.equal(param.inputs.name, "/firefly/ec-instance-id/shipping");
-      const [policy] = ofType("aws:iam/rolePolicy:RolePolicy");
-      const doc = JSON.parse(policy.inputs.policy);
+      const policy = ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "ec-secrets-read");
+      const doc = JSON.parse(policy!.inputs.policy);
       assert.deepEqual(doc.Statement, [
         {
+          Sid: "OwnParameters",
           Effect: "Allow",
-          Action: "ssm:GetParameter",
+          Action: ["ssm:GetParameter"],
           Resource: `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/firefly/ec-instance-id/*`,
         },
-        { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::firefly-ec-instance-id-*/*" },
+        {
+          Sid: "OwnProjectBundles",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: "arn:aws:s3:::firefly-ec-instance-id-*/*",
+          Condition: { StringEquals: { "s3:ResourceAccount": ACCOUNT } },
+        },
       ]);
     });
 
@@ -367,7 +371,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       ]);
       assert.deepEqual(
         ing.inputs.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.port.number}`),
-        ["/v1/traces->4318", "/v1/metrics->4318", "/firehose->4433"],
+        ["/v1/traces->4318", "/firehose->4433"],
       );
       assert.ok(!ofType("kubernetes:core/v1:Service").some((s) => s.inputs.spec.type === "LoadBalancer"));
       assert.equal(await output(phase.firehoseUrl), "https://ingest.example.com/firehose");

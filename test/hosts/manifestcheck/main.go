@@ -37,6 +37,8 @@ func target(apiVersion, kind string) any {
 		return &policyv1.PodDisruptionBudget{}
 	case "networking.k8s.io/v1/Ingress":
 		return &networkingv1.Ingress{}
+	case "networking.k8s.io/v1/NetworkPolicy":
+		return &networkingv1.NetworkPolicy{}
 	}
 	return nil
 }

@@ -1,0 +1,114 @@
+// Runs the Firefly program (index.ts) under Pulumi mocks with a given stack config, for tests that
+// read everything the program renders across many configurations. The mocks are the shipping tests'
+// plus the answers the emit and presentation phases need (as in test/foundation/program.test.ts).
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { plain } from "../emit/rpc";
+import { ACCOUNT, installMocks, recorded, settle } from "../shipping/mocks";
+
+const PROGRAM = path.join(__dirname, "..", "..", "index.ts");
+export const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+
+function installProgramMocks() {
+  installMocks({
+    state(args) {
+      const inputs = plain(args.inputs);
+      if (args.type === "aws:lambda/layerVersion:LayerVersion")
+        return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
+      if (args.type === "aws:cloudwatch/metricStream:MetricStream")
+        return { name: inputs.name ?? `${args.name}-stream` };
+      if (args.type.startsWith("pulumi-nodejs:dynamic"))
+        return {
+          functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${inputs.functionName}`,
+          skipped: "",
+        };
+      return undefined;
+    },
+    call(args) {
+      if (args.token === "aws:lambda/getFunction:getFunction")
+        return { functionName: args.inputs.functionName, timeout: 30 };
+      if (args.token === "aws:ec2/getInstance:getInstance")
+        return { id: args.inputs.id, publicIp: "203.0.113.9" };
+      return undefined;
+    },
+  });
+}
+
+export interface Rendered {
+  readonly type: string;
+  readonly name: string;
+  /** Inputs with secret markers removed. */
+  readonly inputs: any;
+}
+
+/** Run index.ts with this stack config, as `pulumi up` would, and return every resource it created. */
+export async function renderProgram(
+  config: Record<string, string>,
+  secretKeys: string[] = [],
+): Promise<Rendered[]> {
+  installProgramMocks();
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
+    secretKeys.map((k) => `firefly:${k}`),
+  );
+  try {
+    delete require.cache[require.resolve(PROGRAM)];
+    const stack = require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
+    await value(stack.grafanaUrl);
+    await settle();
+    return recorded.map((r) => ({ type: r.type, name: r.name, inputs: plain(r.inputs) }));
+  } finally {
+    pulumi.runtime.setAllConfig({}, []);
+  }
+}
+
+/** The configurations the security tests render: every host, both stores, metrics on and off, each front. */
+export const CONFIGURATIONS: {
+  readonly name: string;
+  readonly config: Record<string, string>;
+  readonly secretKeys?: string[];
+}[] = [
+  { name: "docker defaults", config: {} },
+  { name: "docker promscale", config: { storage: "promscale" } },
+  {
+    name: "docker public URL, metrics, functions",
+    config: {
+      metrics: "true",
+      functions: JSON.stringify(["orders"]),
+      docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }),
+    },
+  },
+  { name: "ec2 API Gateway front", config: { host: "ec2" } },
+  { name: "ec2 promscale, metrics", config: { host: "ec2", storage: "promscale", metrics: "true" } },
+  {
+    name: "ec2 domain, admin CIDR, functions",
+    config: {
+      host: "ec2",
+      metrics: "true",
+      functions: JSON.stringify(["orders", "billing"]),
+      ec2: JSON.stringify({ domain: "firefly.example.com", adminCidrs: ["203.0.113.0/24"] }),
+    },
+  },
+  { name: "kubernetes LoadBalancer", config: { host: "kubernetes" } },
+  { name: "kubernetes promscale", config: { host: "kubernetes", storage: "promscale" } },
+  {
+    name: "kubernetes ingress, metrics",
+    config: {
+      host: "kubernetes",
+      metrics: "true",
+      kubernetes: JSON.stringify({ ingressHost: "ingest.example.com", namespace: "obs" }),
+    },
+  },
+  {
+    name: "kubernetes sampling, kubeconfig secret",
+    config: {
+      host: "kubernetes",
+      sampling: JSON.stringify({ percent: 20 }),
+      kubernetes: JSON.stringify({
+        kubeconfig: "apiVersion: v1\nkind: Config\n",
+        publicUrl: "https://ingest.example.com",
+      }),
+    },
+    secretKeys: ["kubernetes"],
+  },
+];
