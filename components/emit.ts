@@ -4,7 +4,13 @@
 // program are instrumented by `fireflyTransform` / `instrumentFunctionArgs` (exported below).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_METRIC_NAMES, firehoseUrlProblem, InstrumentationMode, otlpEndpointProblem } from "./config";
+import {
+  ConfigError,
+  DEFAULT_METRIC_NAMES,
+  firehoseUrlProblem,
+  InstrumentationMode,
+  otlpEndpointProblem,
+} from "./config";
 import { InstrumentedFunction } from "./emit/existingFunction";
 import { validateInstrumentationOptions } from "./emit/instrument";
 import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer";
@@ -123,6 +129,38 @@ export function validateEndpoints(
   if (problems.length > 0) throw new Error(problems.join("\n"));
 }
 
+// Set by the component provider's entry (provider.ts): the components are then being constructed for a
+// program in another language. A global symbol, so every copy of this module in the process agrees.
+const SERVED_TO_OTHER_LANGUAGES = Symbol.for("@firefly-o11y/firefly.servedToOtherLanguages");
+
+/** Marks this process as the component provider serving Python, Go, .NET, Java and YAML programs. */
+export function markServedToOtherLanguages(): void {
+  (globalThis as Record<symbol, unknown>)[SERVED_TO_OTHER_LANGUAGES] = true;
+}
+
+/**
+ * Existing-function instrumentation is a dynamic provider, which Pulumi cannot load from a component
+ * package used by another language (pulumi/pulumi#5455): refuse `functions` there before any resource
+ * exists, instead of failing at deployment.
+ */
+export function refuseFunctionsFromOtherLanguages(functions: unknown): void {
+  if (!(globalThis as Record<symbol, unknown>)[SERVED_TO_OTHER_LANGUAGES]) return;
+  if (functions === undefined || (Array.isArray(functions) && functions.length === 0)) return;
+  throw new ConfigError([
+    {
+      key: "args.functions",
+      value: Array.isArray(functions) ? functions.join(",") : undefined,
+      message:
+        "instrumenting existing functions works only from TypeScript/JavaScript programs: it uses a Pulumi " +
+        "dynamic provider, which a component package used from Python, Go, .NET, Java or YAML cannot load " +
+        "(pulumi/pulumi#5455)",
+      fix:
+        "remove args.functions; list the functions in firefly:functions of the firefly program instead, or " +
+        "give your own functions the layer (the layerArn output) and the environment in docs/layer.md",
+    },
+  ]);
+}
+
 export class EmitPhase extends pulumi.ComponentResource {
   /** Versioned ARN of the published Firefly layer. */
   public readonly layerArn: pulumi.Output<string>;
@@ -139,6 +177,7 @@ export class EmitPhase extends pulumi.ComponentResource {
     super("firefly:index:EmitPhase", name, {}, opts);
 
     // Validate everything before the first resource exists.
+    refuseFunctionsFromOtherLanguages(args.functions);
     const metrics = args.metrics ?? EMIT_DEFAULTS.metrics;
     validateMetricsDelivery({
       metrics,

@@ -9,7 +9,7 @@ import {
   SETTINGS,
   validateConfig,
 } from "./config";
-import { EmitPhase } from "./emit";
+import { EmitPhase, refuseFunctionsFromOtherLanguages } from "./emit";
 import { hostProfile, settingsFor } from "./hosts/profiles";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
@@ -141,6 +141,7 @@ export class Firefly extends pulumi.ComponentResource {
   constructor(name: string, args: FireflyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("firefly:index:Firefly", name, {}, opts);
     validateFireflyArgs(args);
+    refuseFunctionsFromOtherLanguages(args.functions);
 
     const host = args.host ?? Host.Docker;
     const storage = args.storage ?? DEFAULT_STORAGE;
