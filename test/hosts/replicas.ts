@@ -145,7 +145,7 @@ export interface ReplicaOptions {
 }
 
 /** What ShippingPhase makes with @pulumi/tls: a P-256 certificate for the peers Service's name. */
-function selfSignedPeerCertificate(dir: string) {
+export function selfSignedPeerCertificate(dir: string) {
   const certFile = path.join(dir, "peer.crt");
   const keyFile = path.join(dir, "peer.key");
   const serverName = COLLECTOR_PEER_TLS.serverName;
