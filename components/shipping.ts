@@ -3,7 +3,9 @@
 // the host → outputs. Rendering lives in components/hosts and components/shipping; this file wires.
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
 import {
+  COLLECTOR_PEER_TLS,
   COLLECTOR_PEERS_SERVICE,
   COLLECTOR_PORTS,
   COLLECTOR_SERVICE,
@@ -159,6 +161,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
 
     // On a host that scales out, replicas find each other through the headless peers Service.
     const scale = hostProfile(host).gatewayScale(args);
+    const samplingPercent = args.samplingPercent ?? COLLECTOR_DEFAULTS.samplingPercent;
     const services: ServiceSpec[] = [
       ...storageServices({
         storage,
@@ -170,13 +173,21 @@ export class ShippingPhase extends pulumi.ComponentResource {
       collectorService({
         config: {
           storage,
-          samplingPercent: args.samplingPercent ?? COLLECTOR_DEFAULTS.samplingPercent,
+          samplingPercent,
           slowTraceMs: args.slowTraceMs ?? COLLECTOR_DEFAULTS.slowTraceMs,
           peers: scale
-            ? { dns: { hostname: COLLECTOR_PEERS_SERVICE, port: COLLECTOR_PORTS.otlpPeers } }
+            ? {
+                dns: { hostname: COLLECTOR_PEERS_SERVICE, port: COLLECTOR_PORTS.otlpPeers },
+                tls: {
+                  certFile: COLLECTOR_PEER_TLS.certPath,
+                  keyFile: COLLECTOR_PEER_TLS.keyPath,
+                  serverName: COLLECTOR_PEER_TLS.serverName,
+                },
+              }
             : undefined,
         },
         scale,
+        peerTls: scale && samplingPercent < 100 ? this.peerCertificate(name) : undefined,
         otlpToken,
         firehoseAccessKey,
         image: args.collectorImage,
@@ -224,5 +235,28 @@ export class ShippingPhase extends pulumi.ComponentResource {
       postgresUser: this.postgresUser,
       postgresPassword: this.postgresPassword,
     });
+  }
+
+  // Replicas trust exactly this certificate on their peer port (self-signed, named after the peers
+  // Service); renewed by `pulumi up` within its last 30 days, which rolls the pods through the config hash.
+  private peerCertificate(name: string) {
+    const key = new tls.PrivateKey(
+      `${name}-peer-tls-key`,
+      { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      { parent: this },
+    );
+    const cert = new tls.SelfSignedCert(
+      `${name}-peer-tls-cert`,
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: COLLECTOR_PEER_TLS.serverName, organization: "Firefly" },
+        dnsNames: [COLLECTOR_PEER_TLS.serverName],
+        validityPeriodHours: 24 * 365 * 2,
+        earlyRenewalHours: 24 * 30,
+        allowedUses: ["key_encipherment", "digital_signature", "server_auth"],
+      },
+      { parent: this },
+    );
+    return { certificate: cert.certPem, privateKey: pulumi.secret(key.privateKeyPem) };
   }
 }

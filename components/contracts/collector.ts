@@ -67,3 +67,14 @@ export function collectorRoutes(): HttpRoute[] {
     { path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose },
   ];
 }
+
+/**
+ * Where replicas find the certificate their peer port serves (and, being self-signed, trusts): the
+ * bearer token peers present must not cross the cluster network in clear text, and gRPC refuses to
+ * send it without TLS anyway. The name is the one the certificate carries.
+ */
+export const COLLECTOR_PEER_TLS = {
+  certPath: "/etc/firefly/peers/tls.crt",
+  keyPath: "/etc/firefly/peers/tls.key",
+  serverName: COLLECTOR_PEERS_SERVICE,
+} as const;

@@ -1,7 +1,7 @@
 // The gateway collector as a host-neutral service: the rendered config as a file, the secrets as
 // secret env (the config reads them through ${env:…}), a volume for the persistent trace queue.
 import type * as pulumi from "@pulumi/pulumi";
-import { COLLECTOR_REPLICA_ENV, COLLECTOR_SERVICE } from "../contracts/collector";
+import { COLLECTOR_PEER_TLS, COLLECTOR_REPLICA_ENV, COLLECTOR_SERVICE } from "../contracts/collector";
 import type { GatewayScale } from "../hosts/adapter";
 import type { ServiceSpec } from "../hosts/spec";
 import {
@@ -32,6 +32,11 @@ export interface CollectorServiceOptions {
   readonly image?: string;
   /** Replicas on a host that scales out (Kubernetes). Default: one. */
   readonly scale?: GatewayScale;
+  /** The peer port's certificate and key (PEM), when replicas route traces to each other. */
+  readonly peerTls?: {
+    readonly certificate: pulumi.Input<string>;
+    readonly privateKey: pulumi.Input<string>;
+  };
 }
 
 export function collectorService(options: CollectorServiceOptions): ServiceSpec {
@@ -54,7 +59,15 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
       { name: "health", container: ports.health, protocol: "http" },
       ...(routed ? [{ name: "otlp-peers", container: ports.otlpPeers, protocol: "grpc" as const }] : []),
     ],
-    files: [{ path: COLLECTOR_CONFIG_PATH, content: config }],
+    files: [
+      { path: COLLECTOR_CONFIG_PATH, content: config },
+      ...(routed && options.peerTls
+        ? [
+            { path: COLLECTOR_PEER_TLS.certPath, content: options.peerTls.certificate },
+            { path: COLLECTOR_PEER_TLS.keyPath, content: options.peerTls.privateKey, secret: true },
+          ]
+        : []),
+    ],
     volumes: [
       {
         name: "collector-queue",

@@ -86,8 +86,10 @@ export interface CollectorConfigOptions {
   readonly peers?: PeerResolver;
 }
 
-/** How a replica finds its peers: exactly one of the two. */
+/** How a replica finds its peers (exactly one resolver), and the TLS of the peer port. */
 export interface PeerResolver {
+  /** PEM files: the peer port's certificate, which peers also trust (self-signed), and its key. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly serverName: string };
   /** A name with one A record per ready replica (a headless Service); `port` is `otlpPeers`. */
   readonly dns?: { readonly hostname: string; readonly port: number };
   /** A fixed list of `host:port` (tests, hosts without DNS discovery). */
@@ -322,8 +324,18 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           http: { endpoint: bind(o.ports.otlpHttp), auth },
         },
       },
-      ...(routed
-        ? { "otlp/peers": { protocols: { grpc: { endpoint: bind(o.ports.otlpPeers), auth } } } }
+      ...(routed && o.peers
+        ? {
+            "otlp/peers": {
+              protocols: {
+                grpc: {
+                  endpoint: bind(o.ports.otlpPeers),
+                  tls: { cert_file: o.peers.tls.certFile, key_file: o.peers.tls.keyFile },
+                  auth,
+                },
+              },
+            },
+          }
         : {}),
       // The collector's own metrics arrive here, on loopback only: OTLP metrics are not public ingest.
       "otlp/self": { protocols: { http: { endpoint: local(o.ports.selfMetrics), auth } } },
@@ -391,7 +403,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
               routing_key: "traceID",
               protocol: {
                 otlp: {
-                  tls: { insecure: true },
+                  tls: { ca_file: o.peers?.tls.certFile, server_name_override: o.peers?.tls.serverName },
                   auth,
                   timeout: "10s",
                   sending_queue: { enabled: false },

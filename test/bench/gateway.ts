@@ -10,12 +10,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { stringify } from "yaml";
+import { COLLECTOR_REPLICA_ENV } from "../../components/contracts/collector";
 import {
   COLLECTOR_SECRET_ENV,
   type CollectorPorts,
   renderCollectorConfig,
 } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
+import { selfSignedPeerCertificate } from "../hosts/replicas";
 import { firehoseLoad } from "./firehoseLoad";
 import {
   cpuSeconds,
@@ -170,6 +172,21 @@ export interface GatewayVariantResult {
   sinkWriteRequests: number;
 }
 
+export interface ReplicaBenchResult {
+  replicas: number;
+  /** Spans the replicas' public receivers accepted per second, all replicas together. */
+  spansPerSecond: number;
+  /** Spans accepted per CPU second all replicas used (load and drain): the figure that matters on 2 cores. */
+  spansPerCpuSecond: number;
+  /** CPU all replicas used during the load, in cores. */
+  collectorCores: number;
+  /** Spans that crossed to a peer (accepted by the otlp/peers receivers). */
+  spansRouted: number;
+  /** Spans the replicas' trace exporters sent after sampling. */
+  exportedSpans: number;
+  tracesDroppedTooEarly: number;
+}
+
 export interface GatewayResult {
   seconds: number;
   telemetrygen: string;
@@ -185,6 +202,13 @@ export interface GatewayResult {
   };
   sinks: string;
   variants: GatewayVariantResult[];
+  /**
+   * The Kubernetes scale-out configuration (sampling 10 %, traces routed by trace id over TLS to the
+   * replica that samples them) with 1, 2 and 3 replicas on this machine; telemetrygen processes split
+   * over the replicas as a Service would spread clients.
+   */
+  replicas: ReplicaBenchResult[];
+  replicaSamplingPercent: number;
   /** production ÷ pass-through, of the rates reached and of the rates per collector CPU second. */
   ratios: { spans: number; firehoseRecords: number; spansPerCpu: number; firehoseRecordsPerCpu: number };
 }
@@ -409,6 +433,124 @@ function runTelemetrygen(
   );
 }
 
+const REPLICA_SAMPLING_PERCENT = 10;
+
+/** `count` production collectors in the scale-out configuration, each with its own counting sinks. */
+export async function startReplicaGateway(count: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `firefly-bench-replicas-${count}-`));
+  const tls = selfSignedPeerCertificate(dir);
+  const token = crypto.randomUUID();
+  const ports = [];
+  for (let i = 0; i < count; i++) {
+    ports.push({
+      otlpGrpc: await freePort(),
+      otlpHttp: await freePort(),
+      firehose: await freePort(),
+      health: await freePort(),
+      zpages: await freePort(),
+      metrics: await freePort(),
+      otlpPeers: await freePort(),
+    });
+  }
+  const peers = ports.map((p) => `127.0.0.1:${p.otlpPeers}`);
+  const replicas: { pid: number; sinks: Sinks; started: Started; ports: (typeof ports)[number] }[] = [];
+  const stopAll = async () => {
+    for (const r of replicas) {
+      await stop(r.started);
+      await r.sinks.close();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const sinks = await startSinks();
+      const rdir = path.join(dir, `collector-${i}`);
+      fs.mkdirSync(rdir);
+      const configFile = path.join(rdir, "collector.yaml");
+      fs.writeFileSync(
+        configFile,
+        renderCollectorConfig({
+          storage: Storage.Prometheus,
+          metricsWriteUrl: sinks.metricsWriteUrl,
+          traceEndpoint: sinks.traceEndpoint,
+          fileStorageDir: path.join(rdir, "queue"),
+          bindAddress: "127.0.0.1",
+          ports: ports[i],
+          samplingPercent: REPLICA_SAMPLING_PERCENT,
+          peers: { static: { hostnames: peers }, tls },
+        }),
+      );
+      const started = start(COLLECTOR, [`--config=${configFile}`], path.join(rdir, "collector.log"), {
+        [COLLECTOR_SECRET_ENV.otlpToken]: token,
+        [COLLECTOR_SECRET_ENV.firehoseAccessKey]: crypto.randomUUID(),
+        [COLLECTOR_REPLICA_ENV]: `collector-${i}`,
+      });
+      replicas.push({ pid: started.child.pid!, sinks, started, ports: ports[i] });
+      await waitReady(`http://127.0.0.1:${ports[i].health}/health`, started);
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return { token, replicas, stop: stopAll };
+}
+
+async function replicaPhase(
+  count: number,
+  seconds: number,
+  telemetrygen: string,
+): Promise<ReplicaBenchResult> {
+  const gw = await startReplicaGateway(count);
+  const metrics = gw.replicas.map((r) => `http://127.0.0.1:${r.ports.metrics}/metrics`);
+  const sum = async (metric: string, filter = "") =>
+    (await Promise.all(metrics.map((m) => scrapeSum(m, metric, filter)))).reduce((a, b) => a + b, 0);
+  const cpu = () => gw.replicas.reduce((n, r) => n + cpuSeconds(r.pid), 0);
+  try {
+    const accepted0 = await sum("otelcol_receiver_accepted_spans_total", 'receiver="otlp"');
+    const cpu0 = cpu();
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: PROCESSES }, (_, i) => {
+        const r = gw.replicas[i % count];
+        return runTelemetrygen(
+          telemetrygen,
+          r.ports.otlpGrpc,
+          gw.token,
+          seconds,
+          `${r.started.log}.telemetrygen-${i}`,
+        );
+      }),
+    );
+    const elapsed = (Date.now() - t0) / 1000;
+    const cpuDuringLoad = cpu() - cpu0;
+    const accepted = (await sum("otelcol_receiver_accepted_spans_total", 'receiver="otlp"')) - accepted0;
+    await sleep(DRAIN_SECONDS * 1000);
+    return {
+      replicas: count,
+      spansPerSecond: Math.round(accepted / elapsed),
+      spansPerCpuSecond: Math.round(accepted / (cpu() - cpu0)),
+      collectorCores: round(cpuDuringLoad / elapsed, 2),
+      spansRouted: await sum("otelcol_receiver_accepted_spans_total", 'receiver="otlp/peers"'),
+      exportedSpans: await sum("otelcol_exporter_sent_spans_total", 'exporter="otlp_grpc/traces"'),
+      tracesDroppedTooEarly: await sum(
+        "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early_total",
+      ),
+    };
+  } finally {
+    await gw.stop();
+  }
+}
+
+/** The scale-out configuration with 1, 2 and 3 replicas (`BENCH_ONLY=replicas` runs only this). */
+export async function benchReplicas(): Promise<Pick<GatewayResult, "replicas" | "replicaSamplingPercent">> {
+  const telemetrygen = telemetrygenPath();
+  if (!telemetrygen) throw new Error("gateway bench: telemetrygen is missing (see benchGateway)");
+  const seconds = QUICK ? 2 : 15;
+  const replicas: ReplicaBenchResult[] = [];
+  for (const n of QUICK ? [1, 2] : [1, 2, 3]) replicas.push(await replicaPhase(n, seconds, telemetrygen));
+  return { replicas, replicaSamplingPercent: REPLICA_SAMPLING_PERCENT };
+}
+
 export async function benchGateway(): Promise<GatewayResult> {
   if (!fs.existsSync(COLLECTOR)) {
     throw new Error(`gateway bench: ${COLLECTOR} is missing; run \`npm run build:collector\``);
@@ -435,6 +577,7 @@ export async function benchGateway(): Promise<GatewayResult> {
     firehose: FIREHOSE,
     sinks: "in-process counting sinks: OTLP/gRPC TraceService (empty reply) and remote write (204)",
     variants,
+    ...(await benchReplicas()),
     ratios: {
       spans: round(prod.spansPerSecond / pass.spansPerSecond, 3),
       firehoseRecords: round(prod.firehoseRecordsPerSecond / pass.firehoseRecordsPerSecond, 3),

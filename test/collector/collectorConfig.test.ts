@@ -262,7 +262,17 @@ describe("collector config (the real binary)", () => {
 
   it("is built with every component type the config names", () => {
     const built = parse(execFileSync(bin.path, ["components"], { encoding: "utf8" }));
-    const config = render({ samplingPercent: 10, peers: { static: { hostnames: ["127.0.0.1:4319"] } } });
+    const config = render({
+      samplingPercent: 10,
+      peers: {
+        static: { hostnames: ["127.0.0.1:4319"] },
+        tls: {
+          certFile: "/etc/firefly/peers/tls.crt",
+          keyFile: "/etc/firefly/peers/tls.key",
+          serverName: "collector-peers",
+        },
+      },
+    });
     const types = (section: Record<string, unknown>) => Object.keys(section).map((id) => id.split("/")[0]);
     for (const kind of ["extensions", "receivers", "processors", "connectors", "exporters"]) {
       const available = new Set(built[kind].map((c: { name: string }) => c.name));
@@ -284,8 +294,22 @@ describe("collector config (the real binary)", () => {
 
   it("validates for replicas that route traces to their peers (dns and static resolvers)", () => {
     const peers = [
-      { dns: { hostname: "collector-peers", port: 4319 } },
-      { static: { hostnames: ["127.0.0.1:14319", "127.0.0.1:24319"] } },
+      {
+        dns: { hostname: "collector-peers", port: 4319 },
+        tls: {
+          certFile: "/etc/firefly/peers/tls.crt",
+          keyFile: "/etc/firefly/peers/tls.key",
+          serverName: "collector-peers",
+        },
+      },
+      {
+        static: { hostnames: ["127.0.0.1:14319", "127.0.0.1:24319"] },
+        tls: {
+          certFile: "/etc/firefly/peers/tls.crt",
+          keyFile: "/etc/firefly/peers/tls.key",
+          serverName: "collector-peers",
+        },
+      },
     ];
     for (const p of peers) {
       const config = renderCollectorConfig({ storage: Storage.Prometheus, samplingPercent: 10, peers: p });

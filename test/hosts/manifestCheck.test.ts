@@ -43,11 +43,19 @@ describe("kubernetes manifests, decoded by the Kubernetes API types", () => {
       config: {
         storage: Storage.Prometheus,
         samplingPercent: 10,
-        peers: { dns: { hostname: "collector-peers", port: 4319 } },
+        peers: {
+          dns: { hostname: "collector-peers", port: 4319 },
+          tls: {
+            certFile: "/etc/firefly/peers/tls.crt",
+            keyFile: "/etc/firefly/peers/tls.key",
+            serverName: "collector-peers",
+          },
+        },
       },
       otlpToken: "t".repeat(40),
       firehoseAccessKey: "k".repeat(40),
       scale: { replicas: 2, maxReplicas: 6, cpuPercent: 60 },
+      peerTls: { certificate: "-----BEGIN CERTIFICATE-----", privateKey: "-----BEGIN PRIVATE KEY-----" },
     });
     const manifests = (await resolve(renderManifests([collector], placement))) as Manifest[];
     const r = manifestCheck(manifests);

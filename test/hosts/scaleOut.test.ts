@@ -9,8 +9,16 @@ import { installMocks, ofType, recorded, settle } from "../shipping/mocks";
 
 let shipping: typeof shippingModule;
 
+// What the tls provider would fill in, so the peer certificate's files show up in the manifests.
+const tlsOutputs = (a: { type: string }) =>
+  a.type === "tls:index/selfSignedCert:SelfSignedCert"
+    ? { certPem: "-----BEGIN CERTIFICATE-----" }
+    : a.type === "tls:index/privateKey:PrivateKey"
+      ? { privateKeyPem: "-----BEGIN PRIVATE KEY-----" }
+      : undefined;
+
 async function deploy(args: shippingModule.ShippingPhaseArgs) {
-  installMocks();
+  installMocks({ state: tlsOutputs });
   new shipping.ShippingPhase("ks", { host: Host.Kubernetes, ...args });
   await settle();
   const named = (type: string, name: string) =>
@@ -91,6 +99,27 @@ describe("gateway scale-out on kubernetes (Pulumi mocks)", () => {
     assert.deepEqual(config.receivers["otlp/peers"].protocols.grpc.auth, {
       authenticator: "bearertokenauth/otlp",
     });
+    // The token crosses the cluster network: peers speak TLS with a certificate named after the Service.
+    assert.deepEqual(config.receivers["otlp/peers"].protocols.grpc.tls, {
+      cert_file: "/etc/firefly/peers/tls.crt",
+      key_file: "/etc/firefly/peers/tls.key",
+    });
+    assert.deepEqual(lb.protocol.otlp.tls, {
+      ca_file: "/etc/firefly/peers/tls.crt",
+      server_name_override: "collector-peers",
+    });
+    const [cert] = ofType("tls:index/selfSignedCert:SelfSignedCert");
+    assert.deepEqual(cert.inputs.dnsNames, ["collector-peers"]);
+    const files = ofType("kubernetes:core/v1:ConfigMap").find(
+      (r) => r.inputs.metadata.name === "collector-files",
+    );
+    assert.equal(files?.inputs.data["etc_firefly_peers_tls.crt"], "-----BEGIN CERTIFICATE-----");
+    // The key only in the Secret (a secret value there), never in the ConfigMap.
+    assert.ok(!JSON.stringify(files?.inputs).includes("PRIVATE KEY"));
+    const secret = ofType("kubernetes:core/v1:Secret").find(
+      (r) => r.inputs.metadata.name === "collector-secrets",
+    );
+    assert.match(JSON.stringify(secret?.inputs.stringData), /BEGIN PRIVATE KEY/);
     assert.deepEqual(config.service.pipelines.traces.exporters, ["loadbalancing"]);
     assert.deepEqual(config.service.pipelines["traces/sampled"].processors, [
       "memory_limiter",
