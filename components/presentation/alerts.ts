@@ -74,7 +74,8 @@ export function alertRules(o: AlertOptions): AlertRule[] {
     {
       uid: "firefly-pipeline-loss",
       title: "Telemetry refused or lost by the pipeline",
-      expr: pipelineLossRate("5m"),
+      // Over 10 m with `for: 5m`: one burst of loss stays visible long enough to fire once.
+      expr: pipelineLossRate("10m"),
       threshold: 0,
       for: "5m",
       summary:

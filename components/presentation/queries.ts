@@ -13,6 +13,12 @@
 // - Span metrics from the collector's spanmetrics connector: cumulative counters and a duration
 //   histogram per function (`faas_name`, from the layer's resource) and trigger. Cold starts come from
 //   here: CloudWatch has no such metric.
+//
+// Invocations, errors and durations prefer CloudWatch (it also counts invocations the layer never saw,
+// such as init failures) and fall back, function by function, to the invocation spans: `A or B` keeps
+// B's series only for functions A has none for. So with the metric stream off (the default) every
+// instrumented function still has them. Throttles, max duration and concurrency exist only in
+// CloudWatch: a throttled request never runs the function, and a histogram has no maximum.
 
 import { lambdaMetricName } from "../contracts/metrics";
 
@@ -40,10 +46,12 @@ const ACCOUNT_WIDE = 'FunctionName=""';
 
 // Span metrics: the connector's namespace; the remote-write exporter adds the unit and `_total`.
 export const SPAN_CALLS = "traces_span_metrics_calls_total";
+export const SPAN_DURATION = "traces_span_metrics_duration_milliseconds";
 // Only the invocation span carries faas.trigger (a spanmetrics dimension): one span per invocation,
 // whatever the trigger's span kind (SERVER, or CONSUMER for queue batches).
 const INVOCATION_SPANS = 'faas_trigger!=""';
 const COLD_START = 'faas_coldstart="true"';
+const SPAN_ERROR = 'status_code="STATUS_CODE_ERROR"';
 
 function matchers(...parts: string[]): string {
   return `{${parts.filter((p) => p !== "").join(", ")}}`;
@@ -94,30 +102,57 @@ const cwSum = (series: string, w: Window) =>
 const cwMax = (series: string, w: Window) =>
   w.cloudwatch === "" ? series : `max_over_time(${series}[${w.cloudwatch}])`;
 
+/** CloudWatch's series for a function where it has them, else the spans' (see the header). */
+// Parenthesized whole: `or` binds loosest, and callers divide and compare the result.
+const preferCloudWatch = (cw: string, fromSpans: string) => `((${cw}) or (${fromSpans}))`;
+
 /** Every function-level query, by function, for a scope and window. */
 export function lambdaQueries(scope: FunctionScope, w: Window) {
   const total = (metric: string) => byFunction(cwSum(cloudwatch(metric, "sum", scope), w));
-  const invocations = total("Invocations");
-  const errors = total("Errors");
+  const perPoint = w === PER_POINT;
+  // Span counters as CloudWatch counts: per minute on a graph point, a whole count over a range.
+  const spanCount = (...extra: string[]) => {
+    const counted = byFunction(
+      asFunction(`${perPoint ? "rate" : "increase"}(${spans(SPAN_CALLS, scope, ...extra)}[${w.spans}])`),
+    );
+    return perPoint ? `${counted} * 60` : `round(${counted})`;
+  };
+  const spanInvocations = spanCount();
+  // A function without failures has no error series: count it as 0, not as absent.
+  const spanErrors = `(${spanCount(SPAN_ERROR)} or (0 * ${spanInvocations}))`;
+  const invocations = preferCloudWatch(total("Invocations"), spanInvocations);
+  const errors = preferCloudWatch(total("Errors"), spanErrors);
+  const spanDuration = (part: "sum" | "count") =>
+    byFunction(asFunction(`increase(${spans(`${SPAN_DURATION}_${part}`, scope)}[${w.spans}])`));
+  // A function with no spans in the window has an all-zero histogram, whose quantile is NaN: drop it.
+  const spanQuantile = (q: number) =>
+    `(histogram_quantile(${q}, sum by (${FUNCTION_LABEL}, le) (${asFunction(
+      `rate(${spans(`${SPAN_DURATION}_bucket`, scope)}[${w.spans}])`,
+    )})) >= 0)`;
+  const cwQuantile = (q: string) => byFunction(cwMax(cloudwatch("Duration", q, scope), w), "max");
   const coldStarts = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope, COLD_START)}[${w.spans}])`));
-  const spanInvocations = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`));
+  const allSpans = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`));
   return {
     invocations,
     errors,
     throttles: total("Throttles"),
     // Invocations of 0 would divide into NaN/Inf: keep only functions that ran.
     errorRatePercent: `100 * ${errors} / (${invocations} > 0)`,
-    durationAvgMs:
+    durationAvgMs: preferCloudWatch(
       `${byFunction(cwSum(cloudwatch("Duration", "sum", scope), w))}` +
-      ` / (${byFunction(cwSum(cloudwatch("Duration", "count", scope), w))} > 0)`,
+        ` / (${byFunction(cwSum(cloudwatch("Duration", "count", scope), w))} > 0)`,
+      `${spanDuration("sum")} / (${spanDuration("count")} > 0)`,
+    ),
     durationMaxMs: byFunction(cwMax(cloudwatch("Duration", "max", scope), w), "max"),
-    // The stream's `p99` statistic (statisticsConfigurations); over a range, the worst minute's p99.
-    durationP99Ms: byFunction(cwMax(cloudwatch("Duration", "0.99", scope), w), "max"),
+    // The stream's `p50`/`p99` statistics (statisticsConfigurations); over a range, the worst minute's.
+    // From spans: interpolated within the histogram's buckets (components/shipping/collectorConfig.ts).
+    durationP50Ms: preferCloudWatch(cwQuantile("0.5"), spanQuantile(0.5)),
+    durationP99Ms: preferCloudWatch(cwQuantile("0.99"), spanQuantile(0.99)),
     // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
     concurrentExecutions: byFunction(cwMax(cloudwatch("ConcurrentExecutions", "max", scope), w), "max"),
     // increase() extrapolates to the window's edges; over a whole range a count of starts reads better whole.
-    coldStarts: w === PER_POINT ? coldStarts : `round(${coldStarts})`,
-    coldStartRatePercent: `100 * ${coldStarts} / (${spanInvocations} > 0)`,
+    coldStarts: perPoint ? coldStarts : `round(${coldStarts})`,
+    coldStartRatePercent: `100 * ${coldStarts} / (${allSpans} > 0)`,
   };
 }
 
@@ -160,14 +195,26 @@ export function pipelineQueries(signal: Signal, range: string) {
 const AT_RISK = ["receiver_refused", "receiver_failed", "exporter_send_failed", "exporter_enqueue_failed"];
 
 /**
- * Items refused at the door or lost on the way out, all signals together (per second). One term per
- * counter: rate() over a name regex would leave same-labelled series from different counters, which
- * Prometheus rejects; a counter that does not exist yet counts as 0.
+ * Items refused at the door or lost on the way out, all signals together (per second over `range`).
+ * Not rate(): some loss counters (enqueue_failed) are created by their first loss, so their first
+ * sample already holds it and rate() reads 0 — one burst of such loss would never fire the alert. The counter's growth since
+ * `range` ago, counting an absent series as 0, sees it; a restart's reset counts as no loss rather than
+ * negative loss. One term per counter: a name regex would mix same-labelled series of different counters.
  */
 export const pipelineLossRate = (range: string) =>
-  AT_RISK.flatMap((counter) =>
-    SIGNALS.map((signal) => `(sum(rate(otelcol_${counter}_${signal}_total[${range}])) or vector(0))`),
-  ).join(" + ");
+  `(${AT_RISK.flatMap((counter) =>
+    SIGNALS.map((signal) => {
+      const c = `otelcol_${counter}_${signal}_total`;
+      return `clamp_min((sum(${c}) or vector(0)) - (sum(${c} offset ${range}) or vector(0)), 0)`;
+    }),
+  ).join(" + ")}) / ${rangeSeconds(range)}`;
+
+/** Seconds in a Prometheus duration like `5m`. */
+function rangeSeconds(range: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(range);
+  if (!m) throw new Error(`pipelineLossRate: ${range} is not a duration like 5m`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as "s" | "m" | "h"];
+}
 
 /**
  * 1 when no collector has reported its own metrics for `range`, else 0: a dead collector (or a dead
@@ -186,5 +233,16 @@ export const pipelineMemory = {
   heap: "max(otelcol_process_runtime_heap_alloc_bytes)",
 };
 
-/** Grafana variable query listing every function that reported invocations. */
-export const FUNCTION_NAMES_QUERY = `label_values(${cloudwatch("Invocations", "sum", ALL_FUNCTIONS)}, ${FUNCTION_LABEL})`;
+/**
+ * Every function that reported CloudWatch invocations or sent invocation spans in the dashboard's range,
+ * one series per function. `label_values()` takes one series selector, and the two sources name the
+ * function differently, so the variable runs this through `query_result()` and FUNCTION_NAMES_REGEX.
+ */
+export const FUNCTION_NAMES_EXPR =
+  `count by (${FUNCTION_LABEL}) (last_over_time(${cloudwatch("Invocations", "sum", ALL_FUNCTIONS)}[$__range])` +
+  ` or ${asFunction(`last_over_time(${spans(SPAN_CALLS, ALL_FUNCTIONS)}[$__range])`)})`;
+
+/** Grafana variable query listing every function that sent spans or CloudWatch metrics. */
+export const FUNCTION_NAMES_QUERY = `query_result(${FUNCTION_NAMES_EXPR})`;
+/** Picks the function name out of each `query_result` line (`{FunctionName="orders"} 1 1700000000000`). */
+export const FUNCTION_NAMES_REGEX = `/${FUNCTION_LABEL}="([^"]+)"/`;

@@ -4,6 +4,7 @@ import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import * as table from "@grafana/grafana-foundation-sdk/table";
 import {
   FUNCTION_NAMES_QUERY,
+  FUNCTION_NAMES_REGEX,
   lambdaQueries,
   OVER_RANGE,
   oneFunction,
@@ -81,6 +82,7 @@ export function functionDashboard() {
           .datasource(PROMETHEUS)
           // The classic string form: every Grafana version parses it into its variable editor's model.
           .query(FUNCTION_NAMES_QUERY)
+          .regex(FUNCTION_NAMES_REGEX)
           .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
           .sort(dashboard.VariableSort.AlphabeticalAsc),
       )
@@ -97,21 +99,35 @@ export function functionDashboard() {
       .withPanel(single("Throttles", "short", total.throttles))
       .withPanel(single("Cold starts", "short", total.coldStarts))
       .withPanel(
-        graph("Invocations and errors per minute", "short", [
-          one("invocations", q.invocations),
-          one("errors", q.errors),
-        ]),
+        graph(
+          "Invocations and errors per minute",
+          "short",
+          [one("invocations", q.invocations), one("errors", q.errors)],
+          "CloudWatch when the metric stream is on; otherwise the function's invocation spans (errors: span status ERROR).",
+        ),
       )
       .withPanel(graph("Error rate", "percent", [one("error rate", q.errorRatePercent)]))
       .withPanel(
         graph(
           "Duration",
           "ms",
-          [one("average", q.durationAvgMs), one("p99", q.durationP99Ms), one("max", q.durationMaxMs)],
-          "CloudWatch Duration per minute: average (sum / count), p99 and max.",
+          [
+            one("average", q.durationAvgMs),
+            one("p50", q.durationP50Ms),
+            one("p99", q.durationP99Ms),
+            one("max", q.durationMaxMs),
+          ],
+          "CloudWatch Duration per minute (average, p50, p99, max) when the metric stream is on; otherwise from the invocation spans (average, and p50/p99 interpolated in the span histogram's buckets; no max).",
         ),
       )
-      .withPanel(graph("Throttles per minute", "short", [one("throttles", q.throttles)]))
+      .withPanel(
+        graph(
+          "Throttles per minute",
+          "short",
+          [one("throttles", q.throttles)],
+          "CloudWatch only (firefly:metrics): a throttled request never runs the function, so it has no span.",
+        ),
+      )
       .withPanel(
         graph(
           "Cold starts",

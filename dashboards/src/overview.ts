@@ -49,16 +49,30 @@ export function overviewDashboard() {
           { title: "Open the function dashboard", url: toFunction(`\${__value.raw}`) },
         ),
       )
-      .withPanel(perFunction("Invocations per minute", "short", q.invocations))
+      .withPanel(
+        perFunction(
+          "Invocations per minute",
+          "short",
+          q.invocations,
+          "CloudWatch when the metric stream is on; otherwise counted from invocation spans.",
+        ),
+      )
       .withPanel(perFunction("Errors per minute", "short", q.errors))
       .withPanel(perFunction("Error rate", "percent", q.errorRatePercent))
-      .withPanel(perFunction("Throttles per minute", "short", q.throttles))
+      .withPanel(
+        perFunction(
+          "Throttles per minute",
+          "short",
+          q.throttles,
+          "CloudWatch only (firefly:metrics): a throttled request never runs the function, so it has no span.",
+        ),
+      )
       .withPanel(
         perFunction(
           "Average duration",
           "ms",
           q.durationAvgMs,
-          "CloudWatch Duration: sum / count per minute.",
+          "CloudWatch Duration (sum / count per minute), or the invocation spans' for functions without CloudWatch data.",
         ),
       )
       .withPanel(
@@ -66,7 +80,7 @@ export function overviewDashboard() {
           "p99 duration",
           "ms",
           q.durationP99Ms,
-          "CloudWatch's p99 statistic, streamed per minute.",
+          "CloudWatch's p99 statistic, streamed per minute, or interpolated from the span duration histogram for functions without CloudWatch data.",
         ),
       )
       .withPanel(

@@ -9,6 +9,8 @@ import {
 import { DASHBOARD_UIDS, finish, fireflyDashboard, graph } from "./panels";
 
 const RANGE = "$__rate_interval";
+// A fixed window: see pipelineLossRate for why loss is not a rate() over Grafana's interval.
+const LOSS_WINDOW = "10m";
 const SIGNAL_TITLES: Record<Signal, string> = { spans: "Spans", metric_points: "Metric points" };
 // The awsfirehose receiver keeps no receiver counters of its own (seen on the running collector).
 const IN_NOTES: Record<Signal, string> = {
@@ -47,8 +49,8 @@ export function pipelineDashboard() {
     graph(
       "Telemetry at risk (items per second)",
       "short",
-      [{ expr: pipelineLossRate(RANGE), legend: "refused + failed + not queued" }],
-      "Refused by a receiver (memory limit, failing store), failed on arrival, failed to export, or dropped by a full queue. Firehose and the SDK retry refused data; failed exports are lost unless queued.",
+      [{ expr: pipelineLossRate(LOSS_WINDOW), legend: "refused + failed + not queued" }],
+      "Per second, averaged over the last 10 minutes (the alert's window, so a single burst shows). Refused by a receiver (memory limit, failing store), failed on arrival, failed to export, or dropped by a full queue. Firehose and the SDK retry refused data; failed exports are lost unless queued.",
       24,
     ),
   );

@@ -59,13 +59,14 @@ export function dashboardExpressions(dashboards = loadDashboards()): Expression[
   return out;
 }
 
-/** The selector inside each `label_values(<selector>, <label>)` variable query, as an expression. */
+/** The selector inside each `label_values(<selector>, <label>)` or the expression in `query_result(<expr>)`. */
 export function variableExpressions(dashboards = loadDashboards()): Expression[] {
   const out: Expression[] = [];
   for (const [name, d] of Object.entries(dashboards)) {
     for (const v of d.templating?.list ?? []) {
       const query = typeof v.query === "string" ? v.query : v.query?.query;
-      const m = /^label_values\((.*),\s*(\w+)\)$/.exec(query ?? "");
+      const m =
+        /^label_values\((.*),\s*(\w+)\)$/.exec(query ?? "") ?? /^query_result\((.*)\)$/.exec(query ?? "");
       if (m) out.push({ where: `${name} / variable ${v.name}`, expr: m[1] });
     }
   }
@@ -92,7 +93,11 @@ export function alertExpressions(options: AlertOptions): Expression[] {
  * 60 s interval ($__rate_interval = max(4 × 60 s, interval + 60 s)), and dashboard variables as given.
  */
 export function substitute(expr: string, variables: Record<string, string>): string {
-  const builtins: Record<string, string> = { __rate_interval: "4m", __range: "1h", __interval: "1m" };
+  const builtins: Record<string, string> = {
+    __rate_interval: "4m",
+    __range: "1h",
+    __interval: "1m",
+  };
   const all = { ...builtins, ...variables };
   // `$1` is label_replace's capture group, which Grafana leaves alone too (no variable has that name).
   return expr.replace(/\$\{(\w+)\}|\$([A-Za-z_]\w*)/g, (match, braced, bare) => {

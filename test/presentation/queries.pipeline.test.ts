@@ -117,7 +117,7 @@ describe("dashboard and alert queries against the local pipeline", function () {
   it("per-function CloudWatch queries count the function once: not its alias, not the account", async () => {
     const [sample] = await promQuery(
       local.prometheus.url,
-      lambdaQueries(oneFunction(FN), PER_POINT).invocations,
+      substitute(lambdaQueries(oneFunction(FN), PER_POINT).invocations, {}),
     );
     assert.equal(sample.value, INVOCATIONS);
     const all = await promQuery(local.prometheus.url, cloudwatch("Invocations", "sum", oneFunction(FN)));
