@@ -10,6 +10,7 @@ import { createEc2Host } from "./hosts/ec2";
 import {
   applyManifests,
   DEFAULT_NAMESPACE,
+  POD_SECURITY_LABELS,
   DEFAULT_TLS_SECRET,
   kubernetesProvider,
   renderManifests,
@@ -241,7 +242,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
         const provider = kubernetesProvider(name, k.kubeconfig, k.context, this);
         const ns = new k8s.core.v1.Namespace(
           `${name}-namespace`,
-          { metadata: { name: k.namespace ?? DEFAULT_NAMESPACE } },
+          { metadata: { name: k.namespace ?? DEFAULT_NAMESPACE, labels: POD_SECURITY_LABELS } },
           { parent: this, provider },
         );
         const exposeWithLoadBalancer = !k.ingressHost && !k.publicUrl;

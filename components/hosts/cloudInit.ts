@@ -101,12 +101,18 @@ export interface FetchOptions {
   readonly project: string;
   readonly bucket: string;
   readonly key: string;
-  /** Hash of the apply script: a new script changes the command, so SSM runs it again. */
+  /**
+   * SHA-256 (hex) of the apply script. The fetched script runs only if it matches, so whoever can write
+   * to the bucket cannot make the instance run something else; a new script also changes the command,
+   * so SSM runs it again.
+   */
   readonly scriptHash: string;
 }
 
 /** The small command an SSM association runs: fetch the project's apply script and run it. */
 export function renderFetchAndApply(options: FetchOptions): string {
+  if (!/^[0-9a-f]{64}$/.test(options.scriptHash))
+    throw new Error(`scriptHash: "${options.scriptHash}" must be the apply script's SHA-256 in hex`);
   return [
     "#!/bin/bash",
     `# Firefly: apply the ${options.project} project (script ${options.scriptHash}).`,
@@ -115,6 +121,7 @@ export function renderFetchAndApply(options: FetchOptions): string {
     `script=${PROJECTS_DIR}/${options.project}.apply.sh`,
     `install -d -m 0755 ${PROJECTS_DIR}`,
     `aws s3 cp --only-show-errors --region "$region" "s3://${options.bucket}/${options.key}" "$script"`,
+    `echo "${options.scriptHash}  $script" | sha256sum -c --quiet - || { rm -f "$script"; echo "apply script does not match its hash" >&2; exit 1; }`,
     'bash "$script"',
     "",
   ].join("\n");

@@ -150,7 +150,7 @@ export function deployServices(
                 project,
                 bucket: b,
                 key,
-                scriptHash: createHash("sha256").update(text).digest("hex").slice(0, 16),
+                scriptHash: createHash("sha256").update(text).digest("hex"),
               }),
             ),
           },

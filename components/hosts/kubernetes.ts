@@ -10,6 +10,16 @@ export const DEFAULT_TLS_SECRET = "firefly-ingest-tls";
 /** Autoscaling bounds of services with `replicas`: up to this many times the baseline. */
 export const HPA_MAX_FACTOR = 4;
 export const HPA_CPU_PERCENT = 70;
+/**
+ * Pod Security admission for Firefly's namespace: "baseline" enforced (no privileged, host-network or
+ * host-path pods can be created there), "restricted" reported. Not enforced: the Promscale image runs
+ * as root and the stores write outside their volumes, so a read-only root filesystem is not set either.
+ */
+export const POD_SECURITY_LABELS = {
+  "pod-security.kubernetes.io/enforce": "baseline",
+  "pod-security.kubernetes.io/warn": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+};
 
 export interface KubernetesPlacement {
   readonly namespace: pulumi.Input<string>;
@@ -101,6 +111,8 @@ function podSpec(spec: ServiceSpec, claimVolumes: boolean): Record<string, any> 
     // Pods talk to the API server for nothing: no token mounted.
     automountServiceAccountToken: false,
     securityContext: {
+      // The container runtime's default syscall filter (Pod Security "restricted" asks for it).
+      seccompProfile: { type: "RuntimeDefault" },
       ...(uid !== undefined ? { runAsUser: uid, runAsGroup: gid, runAsNonRoot: uid !== 0 } : {}),
       // fsGroup hands fresh claims to the process's group (a new volume is root-owned).
       ...(owner.gid !== undefined ? { fsGroup: owner.gid } : {}),

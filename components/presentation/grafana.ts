@@ -85,6 +85,8 @@ export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Inpu
     env.GF_SMTP_ENABLED = "true";
     env.GF_SMTP_HOST = o.smtp.host;
     env.GF_SMTP_FROM_ADDRESS = o.smtp.fromAddress;
+    // The relay's password crosses the internet: no plain-text fallback when STARTTLS is missing.
+    env.GF_SMTP_STARTTLS_POLICY = "MandatoryStartTLS";
     if (o.smtp.user !== undefined) env.GF_SMTP_USER = o.smtp.user;
   }
   return env;
