@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost } from "../types";
+import { hardenBucket } from "./bucketHardening";
 import {
   projectBucketName,
   renderApplyScript,
@@ -133,6 +134,7 @@ export function deployServices(
         },
         { parent },
       );
+      const hardening = hardenBucket(`${name}-bundle`, bucket, { parent, dependsOn: [privateBucket] });
       const script = pulumi.unsecret(rendered.apply((r) => renderApplyScript({ project, rendered: r })));
       const object = new aws.s3.BucketObjectv2(
         `${name}-apply-script`,
@@ -157,7 +159,7 @@ export function deployServices(
         },
         { parent, dependsOn: [secrets, object] },
       );
-      return { resources: [secrets, bucket, privateBucket, object, association] };
+      return { resources: [secrets, bucket, privateBucket, ...hardening, object, association] };
     }
   }
 }
