@@ -132,6 +132,8 @@ function promscaleServices(options: StorageOptions): ServiceSpec[] {
     ],
     health: { port: 9201, path: "/healthz" },
     resources: { cpu: 1, memoryMb: 1024 },
+    // Stateless, ports above 1024: nothing needs root (nobody).
+    user: "65534:65534",
     dependsOn: ["timescaledb"],
     amd64Only: true,
   };

@@ -47,3 +47,32 @@ describe("Grafana's mail relay", () => {
     assert.equal(env.GF_SMTP_STARTTLS_POLICY, "MandatoryStartTLS");
   });
 });
+
+describe("every container runs as a set, non-root user (every host, under mocks)", function () {
+  this.timeout(300_000);
+  it("docker containers and kubernetes pods name a non-zero uid; only the volume-init helper is root", async () => {
+    let checked = 0;
+    for (const c of CONFIGURATIONS.filter((c) => c.config.host !== "ec2")) {
+      for (const r of await renderProgram(c.config, c.secretKeys)) {
+        if (r.type === "docker:index/container:Container") {
+          if (/-data-init$|-init$/.test(r.name)) continue; // the one-shot chown of a fresh volume
+          checked++;
+          assert.match(
+            String(r.inputs.user ?? ""),
+            /^[1-9]\d*:\d+$/,
+            `${c.name}: ${r.name} runs as ${r.inputs.user}`,
+          );
+        }
+        if (/:(Deployment|StatefulSet)$/.test(r.type)) {
+          checked++;
+          const sc = r.inputs.spec.template.spec.securityContext;
+          assert.ok(
+            sc.runAsUser > 0 && sc.runAsNonRoot === true,
+            `${c.name}: ${r.name} ${JSON.stringify(sc)}`,
+          );
+        }
+      }
+    }
+    assert.ok(checked >= 20, `only ${checked} checked`);
+  });
+});
