@@ -10,9 +10,9 @@ import { createEc2Host } from "./hosts/ec2";
 import {
   applyManifests,
   DEFAULT_NAMESPACE,
-  POD_SECURITY_LABELS,
   DEFAULT_TLS_SECRET,
   kubernetesProvider,
+  POD_SECURITY_LABELS,
   renderManifests,
 } from "./hosts/kubernetes";
 import type { HttpRoute, ServiceSpec } from "./hosts/spec";
@@ -52,6 +52,8 @@ export interface ShippingPhaseArgs {
   readonly databasePassword?: pulumi.Input<string>;
   /** Size of each store's volume in GiB. Default: 20. */
   readonly storageSizeGb?: number;
+  /** Whether the public front forwards `/firehose` (Firehose metrics in use). Default: true. */
+  readonly firehose?: boolean;
 }
 
 /** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
@@ -92,11 +94,13 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
   return problems;
 }
 
-/** Paths the public HTTPS front forwards to the collector; nothing else is exposed. */
-export function collectorRoutes(): HttpRoute[] {
+/** Paths the public HTTPS front forwards to the collector; nothing else is exposed. `/firehose` only when used. */
+export function collectorRoutes(firehose = true): HttpRoute[] {
   return [
     ...OTLP_HTTP_PATHS.map((path) => ({ path, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.otlpHttp })),
-    { path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose },
+    ...(firehose
+      ? [{ path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose }]
+      : []),
   ];
 }
 
@@ -254,7 +258,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
                 host: k.ingressHost,
                 className: k.ingressClass,
                 tlsSecretName: k.tlsSecretName ?? DEFAULT_TLS_SECRET,
-                routes: collectorRoutes(),
+                routes: collectorRoutes(args.firehose ?? true),
               }
             : undefined,
           loadBalancers: exposeWithLoadBalancer ? [COLLECTOR_SERVICE] : [],
@@ -279,7 +283,12 @@ export class ShippingPhase extends pulumi.ComponentResource {
       case Host.Ec2: {
         const created = createEc2Host(
           name,
-          { host: args.ec2 ?? {}, project: "shipping", services, routes: collectorRoutes() },
+          {
+            host: args.ec2 ?? {},
+            project: "shipping",
+            services,
+            routes: collectorRoutes(args.firehose ?? true),
+          },
           this,
         );
         return { publicUrl: created.publicUrl, instanceId: created.instance.id };
