@@ -159,6 +159,8 @@ export class Firefly extends pulumi.ComponentResource {
         otlpToken: args.otlpToken,
         firehoseAccessKey: args.firehoseAccessKey,
         databasePassword: args.databasePassword,
+        // The front forwards /firehose only when metrics flow through it.
+        firehose: args.metrics ?? false,
       },
       { parent: this },
     );

@@ -48,6 +48,8 @@ export interface ShippingPhaseArgs {
   readonly databasePassword?: pulumi.Input<string>;
   /** Size of each store's volume in GiB. Default: 20. */
   readonly storageSizeGb?: number;
+  /** Whether the public front forwards `/firehose` (Firehose metrics in use). Default: true. */
+  readonly firehose?: boolean;
 }
 
 /** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
@@ -197,7 +199,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
     const placed = hostAdapter(host).place(name, {
       settings: args,
       services,
-      routes: collectorRoutes(),
+      routes: collectorRoutes(args.firehose ?? true),
       ingest: { service: COLLECTOR_SERVICE, otlpHttpPort: COLLECTOR_PORTS.otlpHttp },
       parent: this,
     });

@@ -60,11 +60,13 @@ export const COLLECTOR_SECRET_ENV = {
   firehoseAccessKey: "FIREFLY_FIREHOSE_ACCESS_KEY",
 } as const;
 
-/** Paths the public HTTPS front forwards to the collector; nothing else is exposed. */
-export function collectorRoutes(): HttpRoute[] {
+/** Paths the public HTTPS front forwards to the collector; nothing else is exposed. `/firehose` only when used. */
+export function collectorRoutes(firehose = true): HttpRoute[] {
   return [
     ...OTLP_HTTP_PATHS.map((path) => ({ path, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.otlpHttp })),
-    { path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose },
+    ...(firehose
+      ? [{ path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose }]
+      : []),
   ];
 }
 

@@ -3,6 +3,7 @@
 // Map. The instance admits the ingest ports from the VPC link's security group alone.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { frontAccessLog } from "./frontAccessLog";
 import type { HttpRoute } from "./spec";
 
 /** Bounds API Gateway spend if someone floods the public URL (requests are refused, but billed). */
@@ -102,6 +103,7 @@ export function apiGatewayFront(
       apiId: api.id,
       name: "$default",
       autoDeploy: true,
+      accessLogSettings: frontAccessLog(name, opts).settings,
       defaultRouteSettings: {
         throttlingBurstLimit: FRONT_THROTTLE.burstLimit,
         throttlingRateLimit: FRONT_THROTTLE.rateLimit,

@@ -13,6 +13,9 @@ export function renderCaddyfile(domain: string, routes: HttpRoute[]): string {
   return `{\n  admin off\n}\n\n${domain} {\n${handlers}\n  handle {\n    respond 404\n  }\n}\n`;
 }
 
+/** uid:gid Caddy runs as (nobody). */
+export const CADDY_USER = "65534:65534";
+
 export function caddyService(domain: string, routes: HttpRoute[]): ServiceSpec {
   return {
     name: "caddy",
@@ -22,8 +25,12 @@ export function caddyService(domain: string, routes: HttpRoute[]): ServiceSpec {
       { name: "https", container: 443, public: true, protocol: "http" },
     ],
     files: [{ path: "/etc/caddy/Caddyfile", content: renderCaddyfile(domain, routes) }],
+    // Caddy's autosaved config goes on the volume too: nothing else is writable for a non-root user.
+    env: { XDG_CONFIG_HOME: "/data/config" },
     // Certificates and the ACME account survive restarts (and rate limits are not hit again).
-    volumes: [{ name: "caddy-data", mountPath: "/data", sizeGb: 1 }],
+    volumes: [{ name: "caddy-data", mountPath: "/data", sizeGb: 1, owner: CADDY_USER }],
+    // Not root: the image's binary carries cap_net_bind_service for ports 80 and 443.
+    user: CADDY_USER,
     resources: { cpu: 0.25, memoryMb: 128 },
     dependsOn: [...new Set(routes.map((r) => r.service))],
   };

@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Ec2Host } from "../types";
 import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
 import { apiGatewayFront } from "./apiGatewayFront";
+import { hardenBucket } from "./bucketHardening";
 import { caddyService } from "./caddy";
 import {
   gzipUserData,
@@ -300,6 +301,7 @@ export function applyEc2Project(name: string, o: Ec2ProjectOptions): pulumi.Reso
     },
     { parent },
   );
+  const hardening = hardenBucket(`${name}-bundle`, bucket, { parent, dependsOn: [privateBucket] });
   const script = pulumi.unsecret(rendered.apply((r) => renderApplyScript({ project, rendered: r })));
   const object = new aws.s3.BucketObjectv2(
     `${name}-apply-script`,
@@ -317,14 +319,14 @@ export function applyEc2Project(name: string, o: Ec2ProjectOptions): pulumi.Reso
             project,
             bucket: b,
             key,
-            scriptHash: createHash("sha256").update(text).digest("hex").slice(0, 16),
+            scriptHash: createHash("sha256").update(text).digest("hex"),
           }),
         ),
       },
     },
     { parent, dependsOn: [secrets, object, ...(o.dependsOn ?? [])] },
   );
-  return [secrets, bucket, privateBucket, object, association];
+  return [secrets, bucket, privateBucket, ...hardening, object, association];
 }
 
 /** Compose project names are DNS labels. */

@@ -24,6 +24,16 @@ export const SCALE_DOWN_STABILIZATION_SECONDS = 900;
 export const SCALE_DOWN_PERIOD_SECONDS = 600;
 /** Pod template annotation holding a hash of the service's config: a change rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = "firefly.dev/config-hash";
+/**
+ * Pod Security admission for Firefly's namespace: "baseline" enforced (no privileged, host-network or
+ * host-path pods can be created there), "restricted" reported. Not enforced: the Promscale image runs
+ * as root and the stores write outside their volumes, so a read-only root filesystem is not set either.
+ */
+export const POD_SECURITY_LABELS = {
+  "pod-security.kubernetes.io/enforce": "baseline",
+  "pod-security.kubernetes.io/warn": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+};
 
 export interface KubernetesPlacement {
   readonly namespace: pulumi.Input<string>;
@@ -118,6 +128,8 @@ function podSpec(spec: ServiceSpec, claimVolumes: boolean): Record<string, any> 
     // Pods talk to the API server for nothing: no token mounted.
     automountServiceAccountToken: false,
     securityContext: {
+      // The container runtime's default syscall filter (Pod Security "restricted" asks for it).
+      seccompProfile: { type: "RuntimeDefault" },
       ...(uid !== undefined ? { runAsUser: uid, runAsGroup: gid, runAsNonRoot: uid !== 0 } : {}),
       // fsGroup hands fresh claims to the process's group (a new volume is root-owned).
       ...(owner.gid !== undefined ? { fsGroup: owner.gid } : {}),
@@ -386,7 +398,7 @@ export const kubernetesAdapter: HostAdapter = {
     const provider = kubernetesProvider(name, k.kubeconfig, k.context, parent);
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: k.namespace ?? DEFAULT_NAMESPACE } },
+      { metadata: { name: k.namespace ?? DEFAULT_NAMESPACE, labels: POD_SECURITY_LABELS } },
       { parent, provider },
     );
     const exposeWithLoadBalancer = !k.ingressHost && !k.publicUrl;

@@ -3,10 +3,11 @@
 // variables so no grafana.ini is needed, and every secret travels as a secret env var or secret file.
 import type * as pulumi from "@pulumi/pulumi";
 import type { ServiceFile, ServiceSpec } from "../hosts/spec";
+import { pinImage } from "../imageDigests";
 import { DASHBOARDS_DIR, renderDashboardProvider, SQL_PASSWORD_ENV } from "./datasources";
 
 /** Grafana 12.4 is the last 12.x minor (longest support); the dashboards use its schema (version 42). */
-export const GRAFANA_IMAGE = "grafana/grafana:12.4.5";
+export const GRAFANA_IMAGE = pinImage("grafana/grafana:12.4.5");
 export const GRAFANA_PORT = 3000;
 /** The image's grafana user; the data volume must belong to it. */
 export const GRAFANA_USER = "472:0";
@@ -84,6 +85,8 @@ export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Inpu
     env.GF_SMTP_ENABLED = "true";
     env.GF_SMTP_HOST = o.smtp.host;
     env.GF_SMTP_FROM_ADDRESS = o.smtp.fromAddress;
+    // The relay's password crosses the internet: no plain-text fallback when STARTTLS is missing.
+    env.GF_SMTP_STARTTLS_POLICY = "MandatoryStartTLS";
     if (o.smtp.user !== undefined) env.GF_SMTP_USER = o.smtp.user;
   }
   return env;

@@ -15,12 +15,13 @@ import {
   SPAN_METRICS_NAMESPACE,
   SPAN_METRICS_REPLICA_ATTRIBUTE,
 } from "../contracts/metrics";
+import { pinImage } from "../imageDigests";
 import { Storage } from "../types";
 
 /** Collector release; equal to every component pinned in collector/manifest.yaml. */
 export const COLLECTOR_VERSION = "0.145.0";
 /** Official contrib image of that release: carries every component the config uses, so hosts need no image build. */
-export const COLLECTOR_IMAGE = `otel/opentelemetry-collector-contrib:${COLLECTOR_VERSION}`;
+export const COLLECTOR_IMAGE = pinImage(`otel/opentelemetry-collector-contrib:${COLLECTOR_VERSION}`);
 /** uid:gid the contrib image (and collector/Dockerfile) runs as; volumes it writes must be owned by it. */
 export const COLLECTOR_USER = "10001:10001";
 /** Where hosts mount the rendered config inside the container. */

@@ -4,6 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import type { ServiceSpec } from "../hosts/spec";
+import { pinImage } from "../imageDigests";
 import { Storage } from "../types";
 import { PROMSCALE_ROLE_SCRIPT, promscaleConnectorEnv } from "./promscaleRoles";
 
@@ -15,7 +16,7 @@ export const PROMSCALE_IMAGE = "timescale/promscale:0.17.0";
  */
 export const TIMESCALEDB_IMAGE = "timescale/timescaledb-ha:pg14.6-ts2.9.1-p1";
 /** Prometheus 3 (remote-write receiver, PromQL). */
-export const PROMETHEUS_IMAGE = "prom/prometheus:v3.14.0";
+export const PROMETHEUS_IMAGE = pinImage("prom/prometheus:v3.14.0");
 /** Jaeger v2 (an OpenTelemetry Collector distribution: OTLP in, Jaeger query API out). */
 export const JAEGER_IMAGE = "jaegertracing/jaeger:2.19.0";
 
@@ -131,6 +132,8 @@ function promscaleServices(options: StorageOptions): ServiceSpec[] {
     ],
     health: { port: 9201, path: "/healthz" },
     resources: { cpu: 1, memoryMb: 1024 },
+    // Stateless, ports above 1024: nothing needs root (nobody).
+    user: "65534:65534",
     dependsOn: ["timescaledb"],
     amd64Only: true,
   };

@@ -231,7 +231,10 @@ describe("collector config (renderer)", () => {
   });
 
   it("pins the image and the manifest to one collector version", () => {
-    assert.equal(COLLECTOR_IMAGE, `otel/opentelemetry-collector-contrib:${COLLECTOR_VERSION}`);
+    assert.match(
+      COLLECTOR_IMAGE,
+      new RegExp(`^otel/opentelemetry-collector-contrib:${COLLECTOR_VERSION}@sha256:[0-9a-f]{64}$`),
+    );
     const manifest = parse(fs.readFileSync(path.join(REPO, "collector/manifest.yaml"), "utf8"));
     assert.equal(manifest.dist.version, COLLECTOR_VERSION);
     const modules = ["extensions", "receivers", "processors", "connectors", "exporters"].flatMap(

@@ -3,6 +3,7 @@
 // metadata service cannot run here: small stand-ins on PATH answer for them and log how they were called.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -58,10 +59,8 @@ describe("ec2 apply script, executed", () => {
       writeFileSync(path.join(bin, name), `#!/bin/bash\n${body}\n`);
       chmodSync(path.join(bin, name), 0o755);
     }
-    writeFileSync(
-      path.join(work, "script.sh"),
-      renderApplyScript({ project: "shipping", rendered: project }),
-    );
+    const applyScript = renderApplyScript({ project: "shipping", rendered: project });
+    writeFileSync(path.join(work, "script.sh"), applyScript);
     // Run the way an SSM association does: the small command fetches the apply script and runs it.
     writeFileSync(
       path.join(work, "fetch.sh"),
@@ -69,7 +68,7 @@ describe("ec2 apply script, executed", () => {
         project: "shipping",
         bucket: "firefly-i-test-shipping",
         key: "apply.sh",
-        scriptHash: "h",
+        scriptHash: createHash("sha256").update(applyScript).digest("hex"),
       }),
     );
     writeFileSync(path.join(work, "bundle.json"), renderSecretBundle(project));

@@ -154,12 +154,12 @@ describe("ec2 scripts", () => {
       project: "presentation",
       bucket: "b",
       key: "apply.sh",
-      scriptHash: "abc",
+      scriptHash: "a".repeat(64),
     });
     bashSyntaxOk(command);
     assert.match(
       command,
-      /aws s3 cp --only-show-errors --region "\$region" "s3:\/\/b\/apply.sh" "\$script"\nbash "\$script"\n$/,
+      /aws s3 cp --only-show-errors --region "\$region" "s3:\/\/b\/apply.sh" "\$script"\necho "a{64} {2}\$script" \| sha256sum -c --quiet - \|\| \{[^\n]*exit 1; \}\nbash "\$script"\n$/,
     );
   });
 

@@ -103,8 +103,9 @@ describe("deployServices (Pulumi mocks)", () => {
       command,
       /aws s3 cp --only-show-errors --region "\$region" "s3:\/\/firefly-i-0abc-presentation\/apply.sh"/,
     );
-    const hash = createHash("sha256").update(object.inputs.content).digest("hex").slice(0, 16);
+    const hash = createHash("sha256").update(object.inputs.content).digest("hex");
     assert.ok(command.includes(`(script ${hash})`));
+    assert.ok(command.includes(`echo "${hash}  $script" | sha256sum -c`), "the fetched script is checked");
     assert.ok(command.length < 1024);
     const { plain, wrapped } = scanSecrets([ADMIN_PASSWORD]);
     assert.deepEqual(plain, []);

@@ -185,8 +185,11 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
   const prometheus = await startPrometheus(dir, promPort);
   const token = `replica-token-${"x".repeat(32)}`;
   const portsOf = (i: number): Required<CollectorPorts> => {
-    const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers] = ports.slice(i * 8, i * 8 + 7);
-    return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers };
+    const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics] = ports.slice(
+      i * 8,
+      i * 8 + 8,
+    );
+    return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics };
   };
   const peers = Array.from({ length: count }, (_, i) => `127.0.0.1:${portsOf(i).otlpPeers}`);
   const peerTls = selfSignedPeerCertificate(dir);

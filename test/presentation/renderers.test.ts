@@ -221,7 +221,7 @@ describe("presentation renderers", () => {
     it("runs the pinned image with persistent storage, as the grafana user", () => {
       const s = grafanaService(options);
       assert.equal(s.image, GRAFANA_IMAGE);
-      assert.match(GRAFANA_IMAGE, /^grafana\/grafana:1[12]\.\d+\.\d+$/);
+      assert.match(GRAFANA_IMAGE, /^grafana\/grafana:1[12]\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
       assert.deepEqual(
         s.volumes?.map((v) => [v.mountPath, v.owner]),
         [["/var/lib/grafana", "472:0"]],

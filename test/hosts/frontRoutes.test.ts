@@ -1,0 +1,38 @@
+// The public fronts forward only the routes in use: spans always, Firehose deliveries only when
+// `metrics` sends them, and never OTLP metrics (the functions' token may not write metrics).
+import * as assert from "node:assert/strict";
+import { CONFIGURATIONS, type Rendered, renderProgram } from "./programUnderMocks";
+
+const config = (name: string) => CONFIGURATIONS.find((c) => c.name === name)!;
+const routesOf = (resources: Rendered[]) => ({
+  apiGateway: resources
+    .filter((r) => r.type === "aws:apigatewayv2/route:Route")
+    .map((r) => r.inputs.routeKey)
+    .sort(),
+  ingress: resources
+    .filter((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress")
+    .flatMap((r) => r.inputs.spec.rules[0].http.paths.map((p: any) => p.path))
+    .sort(),
+});
+
+describe("public front routes (the program under mocks)", function () {
+  this.timeout(120_000);
+
+  it("ec2 without metrics: POST /v1/traces only", async () => {
+    const c = config("ec2 API Gateway front");
+    assert.deepEqual(routesOf(await renderProgram(c.config)).apiGateway, ["POST /v1/traces"]);
+  });
+
+  it("ec2 with metrics: /v1/traces and /firehose, never /v1/metrics", async () => {
+    const c = config("ec2 promscale, metrics");
+    assert.deepEqual(routesOf(await renderProgram(c.config)).apiGateway, [
+      "POST /firehose",
+      "POST /v1/traces",
+    ]);
+  });
+
+  it("kubernetes Ingress with metrics: the same two paths", async () => {
+    const c = config("kubernetes ingress, metrics");
+    assert.deepEqual(routesOf(await renderProgram(c.config)).ingress, ["/firehose", "/v1/traces"]);
+  });
+});
