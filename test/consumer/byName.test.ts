@@ -1,0 +1,118 @@
+// Importing the package by name, as a TypeScript program that installed it would: `npm pack`, the tarball
+// installed with npm into a scratch program outside the checkout, the docs' TypeScript example
+// (docs/consuming.md, read from the doc) type-checked against the shipped declarations and run under
+// Pulumi's mocks. Importing must start nothing: the provider's gRPC server is only package.json "main".
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { docExamples, ROOT, scratch } from "../engine/harness";
+
+const NAME = "@firefly-o11y/firefly";
+
+describe("the package imported by name from a packed tarball", function () {
+  this.timeout(300_000);
+  let app: string;
+
+  before(() => {
+    const packs = scratch("pack");
+    // npm pack runs prepare (npm run build:package), as npm does for a git install.
+    execFileSync("npm", ["pack", "--pack-destination", packs, "--loglevel=error"], {
+      cwd: ROOT,
+      stdio: "ignore",
+    });
+    const [tarball] = fs.readdirSync(packs).filter((f) => f.endsWith(".tgz"));
+    app = scratch("consumer");
+    fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+    execFileSync(
+      "npm",
+      [
+        "install",
+        path.join(packs, tarball),
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+      ],
+      { cwd: app, stdio: "inherit" },
+    );
+  });
+
+  const node = (args: string[]) =>
+    spawnSync(process.execPath, args, { cwd: app, encoding: "utf8", timeout: 60_000 });
+
+  it("require() returns the components and exits on its own: no server, no port printed", () => {
+    const r = node([
+      "-e",
+      `const f = require("${NAME}"); console.log(typeof f.Firefly, typeof f.EmitPhase, f.Host.Ec2)`,
+    ]);
+    assert.equal(r.error, undefined, "the process did not exit on its own");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "function function ec2");
+  });
+
+  it("import works from an ES module too", () => {
+    const r = node([
+      "--input-type=module",
+      "-e",
+      `import { Firefly, Storage } from "${NAME}"; console.log(typeof Firefly, Storage.Prometheus)`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "function prometheus");
+  });
+
+  it("type-checks and runs the docs' TypeScript example under mocks", () => {
+    fs.writeFileSync(path.join(app, "index.ts"), docExamples("docs/consuming.md")["ts-firefly"]);
+    fs.writeFileSync(
+      path.join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: "ES2022",
+          module: "node16",
+          moduleResolution: "node16",
+          outDir: "out",
+          // The consumer's own @types/node would do; the checkout's saves an install.
+          typeRoots: [path.join(ROOT, "node_modules", "@types")],
+          types: ["node"],
+        },
+        files: ["index.ts"],
+      }),
+    );
+    execFileSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", app], { stdio: "inherit" });
+    execFileSync(
+      path.join(ROOT, "node_modules", ".bin", "esbuild"),
+      [
+        path.join(__dirname, "mockRun.ts"),
+        "--bundle",
+        "--platform=node",
+        "--format=cjs",
+        "--external:@pulumi/*",
+        `--outfile=${path.join(app, "mockRun.js")}`,
+        "--log-level=warning",
+      ],
+      { stdio: "inherit" },
+    );
+    const r = node(["mockRun.js", "out/index.js"]);
+    assert.equal(r.status, 0, r.stderr);
+    const { resources, exported } = JSON.parse(r.stdout);
+    const types = resources.map((x: { type: string }) => x.type);
+    for (const t of [
+      "firefly:index:Firefly",
+      "firefly:index:EmitPhase",
+      "firefly:index:ShippingPhase",
+      "firefly:index:PresentationPhase",
+      "aws:lambda/layerVersion:LayerVersion",
+      "aws:ec2/instance:Instance",
+    ])
+      assert.ok(types.includes(t), `${t} was not created`);
+    assert.ok(
+      resources.some(
+        (x: { type: string; name: string }) =>
+          x.type.startsWith("pulumi-nodejs:dynamic") && x.name.includes("orders"),
+      ),
+      "the existing function orders is not instrumented",
+    );
+    assert.match(String(exported.grafana), /^http/);
+  });
+});
