@@ -18,6 +18,13 @@ function problems(values: Record<string, string>, secretKeys: Set<string> = SECR
 /** The smallest docker setting Lambda can reach: the tests about other settings start from it. */
 const REACHABLE = { docker: json({ publicUrl: "https://ingest.example.com" }) };
 
+/** The one problem about where functions and Firehose send (other rules may add their own). */
+function reachability(values: Record<string, string>): ConfigProblem {
+  const found = problems(values).filter((p) => /publicUrl|ingressHost|privateEndpoint/.test(p.key));
+  assert.equal(found.length, 1, `expected one reachability problem, got ${json(found)}`);
+  return found[0];
+}
+
 function only(values: Record<string, string>, secretKeys?: Set<string>): ConfigProblem {
   const found = problems(values, secretKeys);
   assert.equal(found.length, 1, `expected one problem, got ${json(found)}`);
@@ -317,7 +324,8 @@ describe("stack config: functions and Firehose must be able to reach the collect
       [docker({ publicUrl: "https://127.1.2.3" }), /loopback/],
       [{ host: "kubernetes", kubernetes: json({ publicUrl: "https://169.254.169.254" }) }, /link-local/],
     ] as const) {
-      const p = only(values as Record<string, string>);
+      // A public bind address (0.0.0.0, ::) is also refused on its own by the config hygiene rule.
+      const p = reachability(values as Record<string, string>);
       assert.match(p.message, why, json(values));
       assert.match(p.fix, /^pulumi config set --path firefly:(docker\.publicUrl|kubernetes\.ingressHost) /);
     }
@@ -336,10 +344,15 @@ describe("stack config: functions and Firehose must be able to reach the collect
   });
 
   it("refuses the token over plain HTTP across the internet, on docker and on a Kubernetes LoadBalancer", () => {
-    const p = only(docker({ bindAddress: "203.0.113.5" }));
+    const found = problems(docker({ bindAddress: "203.0.113.5" }));
+    const p = reachability(docker({ bindAddress: "203.0.113.5" }));
     assert.match(
       p.message,
       /bearer token to http:\/\/203\.0\.113\.5:4318 over plain HTTP across the internet/,
+    );
+    assert.ok(
+      found.some((q) => q.key === "firefly:docker.bindAddress" && /public address/.test(q.message)),
+      "the public bind address is refused in its own right too",
     );
     const k8s = only({ host: "kubernetes" });
     assert.equal(k8s.key, "firefly:kubernetes.ingressHost");
@@ -349,7 +362,7 @@ describe("stack config: functions and Firehose must be able to reach the collect
       "pulumi config set --path firefly:kubernetes.ingressHost ingest.example.com  (an Ingress with TLS), or pulumi config set --path firefly:kubernetes.publicUrl https://ingest.example.com",
     );
     // privateEndpoint does not make a public address private.
-    only({ ...docker({ bindAddress: "203.0.113.5" }), privateEndpoint: "true" });
+    reachability({ ...docker({ bindAddress: "203.0.113.5" }), privateEndpoint: "true" });
   });
 
   it("refuses a private public URL for Firehose even with privateEndpoint (Firehose is outside every VPC)", () => {

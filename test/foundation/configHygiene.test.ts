@@ -34,7 +34,10 @@ const shows = (e: ConfigError, s: string) =>
   e.message.includes(s) || JSON.stringify(e.problems).includes(JSON.stringify(s).slice(1, -1));
 
 describe("config hygiene: kubeconfig only as a secret", () => {
-  const k8s = (kubernetes: object) => ({ host: "kubernetes", kubernetes: JSON.stringify(kubernetes) });
+  const k8s = (kubernetes: object) => ({
+    host: "kubernetes",
+    kubernetes: JSON.stringify({ ingressHost: "ingest.example.com", ...kubernetes }),
+  });
 
   it("refuses a kubeconfig stored in plain text, names --secret in the fix and never shows it", () => {
     const e = refused(k8s({ kubeconfig: KUBECONFIG }));
@@ -66,7 +69,10 @@ describe("config hygiene: kubeconfig only as a secret", () => {
       () => validateFireflyArgs({ host: Host.Kubernetes, kubernetes: { kubeconfig: KUBECONFIG } }),
       (e: ConfigError) => /args\.kubernetes\.kubeconfig/.test(e.message) && !e.message.includes("kube-token"),
     );
-    validateFireflyArgs({ host: Host.Kubernetes, kubernetes: { kubeconfig: pulumi.secret(KUBECONFIG) } });
+    validateFireflyArgs({
+      host: Host.Kubernetes,
+      kubernetes: { kubeconfig: pulumi.secret(KUBECONFIG), ingressHost: "ingest.example.com" },
+    });
   });
 });
 
@@ -130,7 +136,10 @@ describe("config hygiene: no secret in an error", () => {
 });
 
 describe("config hygiene: docker engine and bind address", () => {
-  const docker = (d: object) => ({ docker: JSON.stringify(d) });
+  // A public URL, so the only problems left are the ones under test (not "functions reach nothing").
+  const docker = (d: object) => ({
+    docker: JSON.stringify({ publicUrl: "https://ingest.example.com", ...d }),
+  });
 
   it("refuses a tcp:// engine without TLS client certificates", () => {
     const e = refused(docker({ engine: "tcp://10.0.0.5:2375" }));

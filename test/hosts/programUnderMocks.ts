@@ -68,8 +68,15 @@ export const CONFIGURATIONS: {
   readonly config: Record<string, string>;
   readonly secretKeys?: string[];
 }[] = [
-  { name: "docker defaults", config: {} },
-  { name: "docker promscale", config: { storage: "promscale" } },
+  // Every configuration names an address Lambda reaches: the others are refused before anything exists.
+  {
+    name: "docker, tunnel URL",
+    config: { docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }) },
+  },
+  {
+    name: "docker promscale",
+    config: { storage: "promscale", docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }) },
+  },
   {
     name: "docker public URL, metrics, functions",
     config: {
@@ -89,8 +96,26 @@ export const CONFIGURATIONS: {
       ec2: JSON.stringify({ domain: "firefly.example.com", adminCidrs: ["203.0.113.0/24"] }),
     },
   },
-  { name: "kubernetes LoadBalancer", config: { host: "kubernetes" } },
-  { name: "kubernetes promscale", config: { host: "kubernetes", storage: "promscale" } },
+  {
+    name: "kubernetes own HTTPS front",
+    config: { host: "kubernetes", kubernetes: JSON.stringify({ publicUrl: "https://ingest.example.com" }) },
+  },
+  {
+    name: "kubernetes promscale",
+    config: {
+      host: "kubernetes",
+      storage: "promscale",
+      kubernetes: JSON.stringify({ ingressHost: "ingest.example.com" }),
+    },
+  },
+  {
+    name: "kubernetes three replicas routing by trace id",
+    config: {
+      host: "kubernetes",
+      sampling: JSON.stringify({ percent: 50 }),
+      kubernetes: JSON.stringify({ ingressHost: "ingest.example.com", replicas: 3 }),
+    },
+  },
   {
     name: "kubernetes ingress, metrics",
     config: {
