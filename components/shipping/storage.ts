@@ -4,7 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import type { ServiceSpec } from "../hosts/spec";
-import { Storage } from "../types";
+import { type ExternalStorage, Storage } from "../types";
 
 /** Promscale's last release (the project was discontinued in February 2023). */
 export const PROMSCALE_IMAGE = "timescale/promscale:0.17.0";
@@ -53,7 +53,11 @@ export interface StorageEndpoints {
   readonly postgres?: { readonly host: string; readonly port: number; readonly database: string };
 }
 
-export function storageEndpoints(storage: Storage): StorageEndpoints {
+export function storageEndpoints(storage: Storage, external?: ExternalStorage): StorageEndpoints {
+  if (storage === Storage.External) {
+    if (!external) throw new Error("storage external: externalStorage is required");
+    return { prometheusUrl: external.metricsQueryUrl, jaegerUrl: external.tracesQueryUrl };
+  }
   if (storage === Storage.Promscale) {
     return {
       prometheusUrl: "http://promscale:9201",
@@ -68,6 +72,8 @@ export function storageEndpoints(storage: Storage): StorageEndpoints {
 }
 
 export function storageServices(options: StorageOptions): ServiceSpec[] {
+  // External stores are yours: Firefly runs nothing for them.
+  if (options.storage === Storage.External) return [];
   return options.storage === Storage.Promscale ? promscaleServices(options) : prometheusServices(options);
 }
 
