@@ -63,6 +63,9 @@ const firefly = new Firefly("firefly", {
   otlpToken: secret("otlpToken"),
   firehoseAccessKey: secret("firehoseAccessKey"),
   databasePassword: secret("databasePassword"),
+  externalStorage: config.externalStorage,
+  externalMetricsAuth: secret("externalMetricsAuth"),
+  externalTracesAuth: secret("externalTracesAuth"),
 });
 
 export const grafanaUrl = firefly.grafanaUrl;

@@ -121,6 +121,19 @@ const kubernetesSchema = z.strictObject({
     .optional(),
 });
 
+const httpUrl = z.string().regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, "must be an http(s) URL");
+const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name like Authorization");
+
+const externalStorageSchema = z.strictObject({
+  metricsWriteUrl: httpUrl,
+  metricsQueryUrl: httpUrl,
+  tracesEndpoint: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port of an OTLP/gRPC endpoint"),
+  tracesQueryUrl: httpUrl,
+  metricsAuthHeader: headerName.optional(),
+  tracesAuthHeader: headerName.optional(),
+  tracesInsecure: z.boolean().optional(),
+});
+
 const samplingSchema = z.strictObject({
   percent: z.number().min(0).max(100).optional(),
   slowMs: z.number().int().min(1).optional(),
@@ -174,7 +187,7 @@ export const SETTINGS = {
     kind: "string",
     default: DEFAULT_STORAGE,
     description:
-      "Metric and trace store: prometheus (Prometheus + Jaeger) or promscale (end of life since 2023: TimescaleDB, x86_64, warned at every update).",
+      "Metric and trace store: prometheus (Prometheus + Jaeger), promscale (end of life since 2023: TimescaleDB, x86_64, warned at every update), or external (stores you run: firefly:externalStorage).",
   },
   functions: {
     schema: z.array(
@@ -300,6 +313,34 @@ export const SETTINGS = {
     description:
       "Mail relay for alert emails: {host (host:port), user, fromAddress}; its password is firefly:smtpPassword.",
   },
+  externalStorage: {
+    schema: externalStorageSchema,
+    kind: "object",
+    absentIsUndefined: true,
+    fields: {
+      metricsWriteUrl: "https://vminsert.example.com/insert/0/prometheus/api/v1/write",
+      metricsQueryUrl: "https://vmselect.example.com/select/0/prometheus",
+      tracesEndpoint: "jaeger-collector.example.com:4317",
+      tracesQueryUrl: "https://jaeger-query.example.com",
+      metricsAuthHeader: "Authorization",
+      tracesAuthHeader: "Authorization",
+      tracesInsecure: "false",
+    },
+    description:
+      "With storage external: {metricsWriteUrl (remote write), metricsQueryUrl (PromQL), tracesEndpoint (OTLP/gRPC host:port, TLS), tracesQueryUrl (Jaeger query), metricsAuthHeader, tracesAuthHeader, tracesInsecure}; header values are firefly:externalMetricsAuth and firefly:externalTracesAuth.",
+  },
+  externalMetricsAuth: {
+    schema: z.string().min(1),
+    kind: "string",
+    secret: true,
+    description: "Auth header value sent with metric writes to external storage (secret). Default: none.",
+  },
+  externalTracesAuth: {
+    schema: z.string().min(1),
+    kind: "string",
+    secret: true,
+    description: "Auth header value sent with trace writes to external storage (secret). Default: none.",
+  },
   smtpPassword: {
     schema: z.string().min(1),
     kind: "string",
@@ -351,6 +392,9 @@ export interface FireflyConfig {
   kubernetes: z.infer<typeof kubernetesSchema>;
   alerts: z.infer<typeof alertsSchema>;
   smtp?: z.infer<typeof smtpSchema>;
+  externalStorage?: z.infer<typeof externalStorageSchema>;
+  externalMetricsAuth?: string;
+  externalTracesAuth?: string;
   smtpPassword?: string;
   grafanaAdminPassword?: string;
   otlpToken?: string;
@@ -623,6 +667,7 @@ function crossChecks(config: FireflyConfig): ConfigProblem[] {
       });
     }
   }
+  problems.push(...externalStorageChecks(config));
   if (config.kubernetes.replicas !== undefined && config.kubernetes.autoscale !== undefined) {
     problems.push({
       key: "firefly:kubernetes.replicas",
@@ -811,6 +856,53 @@ function ingestProblems(config: FireflyConfig): ConfigProblem[] {
         message: firehose,
         fix: `${setCommand(`firefly:${config.host}.publicUrl`, "https://ingest.example.com", { path: true })}  (a public HTTPS URL with a trusted certificate), or pulumi config set firefly:metrics false`,
       });
+  }
+  return problems;
+}
+
+/** storage external: its stores named, and no credential in clear text. */
+function externalStorageChecks(config: FireflyConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const e = config.externalStorage;
+  if (config.storage === Storage.External && !e) {
+    problems.push({
+      key: "firefly:externalStorage",
+      message: "is required with storage external: name the stores Firefly writes to and Grafana reads from",
+      fix: `${setCommand("firefly:externalStorage.metricsWriteUrl", "https://vminsert.example.com/insert/0/prometheus/api/v1/write", { path: true })} (and metricsQueryUrl, tracesEndpoint, tracesQueryUrl)`,
+    });
+  }
+  if (config.storage !== Storage.External) {
+    for (const key of ["externalStorage", "externalMetricsAuth", "externalTracesAuth"] as const) {
+      if (config[key] !== undefined) {
+        problems.push({
+          key: `firefly:${key}`,
+          message: `is only used with storage external, but firefly:storage is ${config.storage}`,
+          fix: `pulumi config rm firefly:${key}  (or: pulumi config set firefly:storage external)`,
+        });
+      }
+    }
+  }
+  if (e && config.externalMetricsAuth !== undefined && !e.metricsWriteUrl.startsWith("https://")) {
+    problems.push({
+      key: "firefly:externalStorage.metricsWriteUrl",
+      value: JSON.stringify(e.metricsWriteUrl),
+      message:
+        "must be https:// when firefly:externalMetricsAuth is set: a credential never crosses a network in clear text",
+      fix: setCommand(
+        "firefly:externalStorage.metricsWriteUrl",
+        e.metricsWriteUrl.replace(/^http:/, "https:"),
+        { path: true },
+      ),
+    });
+  }
+  if (e?.tracesInsecure && config.externalTracesAuth !== undefined) {
+    problems.push({
+      key: "firefly:externalStorage.tracesInsecure",
+      value: "true",
+      message:
+        "cannot be true when firefly:externalTracesAuth is set: a credential never crosses a network in clear text",
+      fix: "pulumi config rm --path firefly:externalStorage.tracesInsecure",
+    });
   }
   return problems;
 }

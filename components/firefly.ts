@@ -14,7 +14,14 @@ import { hostProfile, settingsFor } from "./hosts/profiles";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
 import { DEFAULT_STORAGE } from "./storageChoice";
-import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
+import {
+  type DockerHost,
+  type Ec2Host,
+  type ExternalStorage,
+  Host,
+  type KubernetesHost,
+  Storage,
+} from "./types";
 
 /** Tail sampling at the gateway. Errors are always kept. */
 export interface Sampling {
@@ -64,6 +71,12 @@ export interface FireflyArgs {
   readonly firehoseAccessKey?: pulumi.Input<string>;
   /** Storage database password (secret, promscale only). Default: generated once and kept. */
   readonly databasePassword?: pulumi.Input<string>;
+  /** The stores you run, with storage `external` (Firefly then deploys only the gateway and Grafana). Default: none. */
+  readonly externalStorage?: ExternalStorage;
+  /** Value of the auth header on metric writes to external storage (secret). Default: none. */
+  readonly externalMetricsAuth?: pulumi.Input<string>;
+  /** Value of the auth header on trace writes to external storage (secret). Default: none. */
+  readonly externalTracesAuth?: pulumi.Input<string>;
   /** Path of the built layer zip. Default: the package's `layer/dist/firefly-layer.zip`. */
   readonly layerZipPath?: string;
 }
@@ -161,6 +174,9 @@ export class Firefly extends pulumi.ComponentResource {
         databasePassword: args.databasePassword,
         // The front forwards /firehose only when metrics flow through it.
         firehose: args.metrics ?? false,
+        externalStorage: args.externalStorage,
+        externalMetricsAuth: args.externalMetricsAuth,
+        externalTracesAuth: args.externalTracesAuth,
       },
       { parent: this },
     );

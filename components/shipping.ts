@@ -19,7 +19,14 @@ import { collectorService } from "./shipping/collector";
 import { COLLECTOR_DEFAULTS } from "./shipping/collectorConfig";
 import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
 import { DEFAULT_STORAGE, storageWarnings } from "./storageChoice";
-import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
+import {
+  type DockerHost,
+  type Ec2Host,
+  type ExternalStorage,
+  Host,
+  type KubernetesHost,
+  Storage,
+} from "./types";
 
 export { collectorRoutes } from "./contracts/collector";
 
@@ -50,6 +57,12 @@ export interface ShippingPhaseArgs {
   readonly storageSizeGb?: number;
   /** Whether the public front forwards `/firehose` (Firehose metrics in use). Default: true. */
   readonly firehose?: boolean;
+  /** The stores you run, with storage `external`. Default: none. */
+  readonly externalStorage?: ExternalStorage;
+  /** Value of the auth header sent with metric writes to external storage (secret). Default: none. */
+  readonly externalMetricsAuth?: pulumi.Input<string>;
+  /** Value of the auth header sent with trace writes to external storage (secret). Default: none. */
+  readonly externalTracesAuth?: pulumi.Input<string>;
 }
 
 /** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
@@ -104,12 +117,60 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
   if (k?.replicas !== undefined && k.autoscale !== undefined) {
     problems.push("kubernetes.replicas: give either replicas (a fixed count) or autoscale, not both");
   }
+  const external = args.externalStorage;
+  if (args.storage === Storage.External && !external) {
+    problems.push(
+      "externalStorage: required with storage external (metricsWriteUrl, metricsQueryUrl, tracesEndpoint, tracesQueryUrl)",
+    );
+  }
+  if (args.storage !== Storage.External && external) {
+    problems.push(
+      `externalStorage: only used with storage external, but storage is ${args.storage ?? "promscale"}`,
+    );
+  }
+  if (external) {
+    for (const key of ["metricsWriteUrl", "metricsQueryUrl", "tracesQueryUrl"] as const) {
+      if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(external[key] ?? "")) {
+        problems.push(`externalStorage.${key}: "${external[key]}" is not an http(s) URL`);
+      }
+    }
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(external.tracesEndpoint ?? "")) {
+      problems.push(
+        `externalStorage.tracesEndpoint: "${external.tracesEndpoint}" must be host:port (OTLP/gRPC)`,
+      );
+    }
+    if (args.externalMetricsAuth !== undefined && !external.metricsWriteUrl?.startsWith("https://")) {
+      problems.push(
+        "externalStorage.metricsWriteUrl: must be https:// when externalMetricsAuth is set (no credential in clear text)",
+      );
+    }
+    if (args.externalTracesAuth !== undefined && external.tracesInsecure) {
+      problems.push(
+        "externalStorage.tracesInsecure: cannot be true when externalTracesAuth is set (no credential in clear text)",
+      );
+    }
+  }
   const host = args.host ?? Host.Docker;
   for (const { host: other, settingsKey } of hostProfiles()) {
     if (other !== host && args[settingsKey])
       problems.push(`${settingsKey}: settings given but host is ${host}`);
   }
   return problems;
+}
+
+/** Where the collector writes with storage external, and which auth headers it sends. */
+function externalStoreOptions(args: ShippingPhaseArgs) {
+  const e = args.externalStorage;
+  if (args.storage !== Storage.External || !e) return {};
+  return {
+    metricsWriteUrl: e.metricsWriteUrl,
+    traceEndpoint: e.tracesEndpoint,
+    tracesTls: !e.tracesInsecure,
+    metricsAuthHeader:
+      args.externalMetricsAuth !== undefined ? (e.metricsAuthHeader ?? "Authorization") : undefined,
+    tracesAuthHeader:
+      args.externalTracesAuth !== undefined ? (e.tracesAuthHeader ?? "Authorization") : undefined,
+  };
 }
 
 export class ShippingPhase extends pulumi.ComponentResource {
@@ -176,6 +237,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
         config: {
           storage,
           samplingPercent,
+          ...externalStoreOptions(args),
           slowTraceMs: args.slowTraceMs ?? COLLECTOR_DEFAULTS.slowTraceMs,
           peers: scale
             ? {
@@ -189,6 +251,11 @@ export class ShippingPhase extends pulumi.ComponentResource {
             : undefined,
         },
         scale,
+        storeAuth: {
+          metrics:
+            args.externalMetricsAuth === undefined ? undefined : pulumi.secret(args.externalMetricsAuth),
+          traces: args.externalTracesAuth === undefined ? undefined : pulumi.secret(args.externalTracesAuth),
+        },
         peerTls: scale && samplingPercent < 100 ? this.peerCertificate(name) : undefined,
         otlpToken,
         firehoseAccessKey,
@@ -203,7 +270,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
       ingest: { service: COLLECTOR_SERVICE, otlpHttpPort: COLLECTOR_PORTS.otlpHttp },
       parent: this,
     });
-    const endpoints = storageEndpoints(storage);
+    const endpoints = storageEndpoints(storage, args.externalStorage);
     const none = pulumi.output<string | undefined>(undefined);
 
     this.firehoseUrl = placed.publicUrl ? placed.publicUrl.apply((u) => `${u}${FIREHOSE_PATH}`) : none;

@@ -18,6 +18,26 @@ export enum Storage {
   Promscale = "promscale",
   /** Prometheus (remote-write receiver) for metrics and Jaeger for traces, both maintained. */
   Prometheus = "prometheus",
+  /** Stores you already run (`ExternalStorage`): Firefly deploys only the gateway and Grafana. */
+  External = "external",
+}
+
+/** Stores you run yourself, for `storage: external` (e.g. a VictoriaMetrics cluster, Jaeger on OpenSearch). */
+export interface ExternalStorage {
+  /** Prometheus remote-write URL metrics are written to (https:// when an auth header is set). */
+  readonly metricsWriteUrl: string;
+  /** Prometheus-compatible query URL Grafana reads metrics from. */
+  readonly metricsQueryUrl: string;
+  /** OTLP/gRPC `host:port` traces are written to, over TLS. */
+  readonly tracesEndpoint: string;
+  /** Jaeger-query-compatible URL Grafana reads traces from. */
+  readonly tracesQueryUrl: string;
+  /** Header carrying `externalMetricsAuth` on metric writes. Default: `Authorization`. */
+  readonly metricsAuthHeader?: string;
+  /** Header carrying `externalTracesAuth` on trace writes. Default: `Authorization`. */
+  readonly tracesAuthHeader?: string;
+  /** Send traces without TLS (a store on the host's private network only; refused with an auth header). Default: false. */
+  readonly tracesInsecure?: boolean;
 }
 
 /** Settings for the `docker` host. */
@@ -91,3 +111,4 @@ export type DockerHostArgs = DockerHost;
 export type Ec2HostArgs = Ec2Host;
 export type KubernetesHostArgs = KubernetesHost;
 export type KubernetesAutoscaleArgs = KubernetesAutoscale;
+export type ExternalStorageArgs = ExternalStorage;

@@ -80,3 +80,9 @@ export const COLLECTOR_PEER_TLS = {
   keyPath: "/etc/firefly/peers/tls.key",
   serverName: COLLECTOR_PEERS_SERVICE,
 } as const;
+
+/** Env vars carrying the auth header values for stores you run yourself (`storage: external`). */
+export const COLLECTOR_STORE_AUTH_ENV = {
+  metrics: "FIREFLY_METRICS_WRITE_AUTH",
+  traces: "FIREFLY_TRACES_WRITE_AUTH",
+} as const;

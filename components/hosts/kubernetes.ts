@@ -232,6 +232,8 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
     }
     const selector = { matchLabels: labels(spec) };
     const scaled = spec.replicas !== undefined;
+    const autoscaled =
+      scaled && (spec.maxReplicas ?? (spec.replicas ?? 1) * HPA_MAX_FACTOR) > (spec.replicas ?? 1);
     const kind = spec.stateful ? "StatefulSet" : "Deployment";
     if (spec.stateful) {
       out.push({
@@ -240,7 +242,9 @@ export function renderManifests(services: ServiceSpec[], at: KubernetesPlacement
         metadata: meta(spec.name, spec),
         spec: {
           serviceName: spec.peerPorts ? `${spec.name}-peers` : spec.name,
-          replicas: spec.replicas ?? 1,
+          // Under an autoscaler that may move it, the count is the HPA's: a `pulumi up` must not reset
+          // it to the floor mid-load (the HPA starts from its minReplicas).
+          ...(autoscaled ? {} : { replicas: spec.replicas ?? 1 }),
           // Replicas of a scaled service are peers, not a primary and followers: start them together.
           ...(scaled ? { podManagementPolicy: "Parallel" } : {}),
           selector,

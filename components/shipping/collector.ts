@@ -1,7 +1,12 @@
 // The gateway collector as a host-neutral service: the rendered config as a file, the secrets as
 // secret env (the config reads them through ${env:…}), a volume for the persistent trace queue.
 import type * as pulumi from "@pulumi/pulumi";
-import { COLLECTOR_PEER_TLS, COLLECTOR_REPLICA_ENV, COLLECTOR_SERVICE } from "../contracts/collector";
+import {
+  COLLECTOR_PEER_TLS,
+  COLLECTOR_REPLICA_ENV,
+  COLLECTOR_SERVICE,
+  COLLECTOR_STORE_AUTH_ENV,
+} from "../contracts/collector";
 import type { GatewayScale } from "../hosts/adapter";
 import type { ServiceSpec } from "../hosts/spec";
 import {
@@ -32,6 +37,8 @@ export interface CollectorServiceOptions {
   readonly image?: string;
   /** Replicas on a host that scales out (Kubernetes). Default: one. */
   readonly scale?: GatewayScale;
+  /** Values of the auth headers for stores you run yourself (secrets). Default: none. */
+  readonly storeAuth?: { readonly metrics?: pulumi.Input<string>; readonly traces?: pulumi.Input<string> };
   /** The peer port's certificate and key (PEM), when replicas route traces to each other. */
   readonly peerTls?: {
     readonly certificate: pulumi.Input<string>;
@@ -51,6 +58,12 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
     secretEnv: {
       [COLLECTOR_SECRET_ENV.otlpToken]: options.otlpToken,
       [COLLECTOR_SECRET_ENV.firehoseAccessKey]: options.firehoseAccessKey,
+      ...(options.storeAuth?.metrics !== undefined
+        ? { [COLLECTOR_STORE_AUTH_ENV.metrics]: options.storeAuth.metrics }
+        : {}),
+      ...(options.storeAuth?.traces !== undefined
+        ? { [COLLECTOR_STORE_AUTH_ENV.traces]: options.storeAuth.traces }
+        : {}),
     },
     ports: [
       { name: "otlp-grpc", container: ports.otlpGrpc, protocol: "grpc" },

@@ -8,6 +8,7 @@ import {
   COLLECTOR_PORTS,
   COLLECTOR_REPLICA_ENV,
   COLLECTOR_SECRET_ENV,
+  COLLECTOR_STORE_AUTH_ENV,
   type CollectorPorts,
 } from "../contracts/collector";
 import {
@@ -49,6 +50,9 @@ export function defaultStoreEndpoints(storage: Storage): { metricsWriteUrl: stri
       return { metricsWriteUrl: "http://promscale:9201/write", traceEndpoint: "promscale:9202" };
     case Storage.Prometheus:
       return { metricsWriteUrl: "http://prometheus:9090/api/v1/write", traceEndpoint: "jaeger:4317" };
+    case Storage.External:
+      // No default: the caller names the stores (validation says so when it does not).
+      return { metricsWriteUrl: "", traceEndpoint: "" };
   }
 }
 
@@ -78,6 +82,12 @@ export interface CollectorConfigOptions {
   readonly bindAddress?: string;
   /** Port overrides. Default: COLLECTOR_PORTS. */
   readonly ports?: Partial<CollectorPorts>;
+  /** Header whose value (env COLLECTOR_STORE_AUTH_ENV.metrics) goes with every metric write. Default: none. */
+  readonly metricsAuthHeader?: string;
+  /** Header whose value (env COLLECTOR_STORE_AUTH_ENV.traces) goes with every trace export. Default: none. */
+  readonly tracesAuthHeader?: string;
+  /** Export traces over TLS (stores outside the host). Default: false (a store on the host's network). */
+  readonly tracesTls?: boolean;
   /**
    * Peer replicas, for a gateway of several collectors. With sampling below 100, every replica routes
    * each trace's spans (by trace id, through the `loadbalancing` exporter and its durable queue) to
@@ -105,9 +115,14 @@ export const COLLECTOR_DEFAULTS = {
   bindAddress: "0.0.0.0",
 } as const;
 
-type Resolved = Required<Omit<CollectorConfigOptions, "ports" | "peers">> & {
+type Resolved = Required<
+  Omit<CollectorConfigOptions, "ports" | "peers" | "metricsAuthHeader" | "tracesAuthHeader" | "tracesTls">
+> & {
   ports: Required<CollectorPorts>;
   peers?: PeerResolver;
+  metricsAuthHeader?: string;
+  tracesAuthHeader?: string;
+  tracesTls?: boolean;
 };
 
 /** Options with defaults applied; throws a CollectorConfigError listing every bad setting. */
@@ -145,12 +160,15 @@ function validate(o: Resolved): string[] {
   if (!Object.values(Storage).includes(o.storage)) {
     problems.push(`storage: "${o.storage}" is not one of ${Object.values(Storage).join(", ")}`);
   }
-  if (!/^https?:\/\/[^/\s]+\/\S*$/.test(o.metricsWriteUrl)) {
+  const unnamedStores = o.storage === Storage.External && (!o.metricsWriteUrl || !o.traceEndpoint);
+  if (unnamedStores) {
+    problems.push("metricsWriteUrl and traceEndpoint: required with storage external (the stores you run)");
+  } else if (!/^https?:\/\/[^/\s]+\/\S*$/.test(o.metricsWriteUrl)) {
     problems.push(
       `metricsWriteUrl: "${o.metricsWriteUrl}" is not an http(s) URL with a path (e.g. http://prometheus:9090/api/v1/write)`,
     );
   }
-  if (!HOST_PORT.test(o.traceEndpoint)) {
+  if (!unnamedStores && !HOST_PORT.test(o.traceEndpoint)) {
     problems.push(
       `traceEndpoint: "${o.traceEndpoint}" must be host:port of the trace store's OTLP/gRPC port`,
     );
@@ -177,6 +195,17 @@ function validate(o: Resolved): string[] {
       `bindAddress: "${o.bindAddress}" must be an IP address (0.0.0.0 in a container, 127.0.0.1 locally)`,
     );
   }
+  for (const key of ["metricsAuthHeader", "tracesAuthHeader"] as const) {
+    const h = o[key];
+    if (h !== undefined && !/^[A-Za-z0-9-]+$/.test(h))
+      problems.push(`${key}: "${h}" is not an HTTP header name`);
+  }
+  // A credential never crosses a network in clear text.
+  if (o.metricsAuthHeader && !o.metricsWriteUrl.startsWith("https://")) {
+    problems.push(`metricsWriteUrl: "${o.metricsWriteUrl}" must be https:// when an auth header is sent`);
+  }
+  if (o.tracesAuthHeader && !o.tracesTls)
+    problems.push("tracesAuthHeader: needs tracesTls (no credential in clear text)");
   if (o.peers && (o.peers.dns === undefined) === (o.peers.static === undefined)) {
     problems.push("peers: give exactly one resolver, dns {hostname, port} or static {hostnames}");
   }
@@ -299,6 +328,9 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   const bind = (port: number) => `${o.bindAddress}:${port}`;
   const local = (port: number) => `127.0.0.1:${port}`;
   const auth = { authenticator: "bearertokenauth/otlp" };
+  const metricsAuth = o.metricsAuthHeader
+    ? { headers: { [o.metricsAuthHeader]: env(COLLECTOR_STORE_AUTH_ENV.metrics) } }
+    : {};
   // Several replicas with sampling: route by trace id first, sample where the whole trace arrives.
   const sampling = o.samplingPercent < 100;
   const routed = sampling && o.peers !== undefined;
@@ -389,7 +421,10 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
     exporters: {
       "otlp_grpc/traces": {
         endpoint: o.traceEndpoint,
-        tls: { insecure: true },
+        tls: o.tracesTls ? { insecure: false } : { insecure: true },
+        ...(o.tracesAuthHeader
+          ? { headers: { [o.tracesAuthHeader]: env(COLLECTOR_STORE_AUTH_ENV.traces) } }
+          : {}),
         // On disk, so queued traces survive a collector restart; retried without a deadline, so a
         // store outage of any length loses nothing as long as the queue has room. Batching happens here,
         // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
@@ -425,6 +460,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       // 503; Firehose retries both.) The timeout bounds the whole call, retries included.
       "prometheusremotewrite/cloudwatch": {
         endpoint: o.metricsWriteUrl,
+        ...metricsAuth,
         timeout: "10s",
         remote_write_queue: { enabled: false },
         retry_on_failure: {
@@ -440,6 +476,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
       // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
       "prometheusremotewrite/otel": {
         endpoint: o.metricsWriteUrl,
+        ...metricsAuth,
         timeout: "10s",
         remote_write_queue: { enabled: true, queue_size: 10000 },
         retry_on_failure: {

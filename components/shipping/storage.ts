@@ -5,7 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import type { ServiceSpec } from "../hosts/spec";
 import { pinImage } from "../imageDigests";
-import { Storage } from "../types";
+import { type ExternalStorage, Storage } from "../types";
 import { PROMSCALE_ROLE_SCRIPT, promscaleConnectorEnv } from "./promscaleRoles";
 
 /** Promscale's last release (the project was discontinued in February 2023). */
@@ -57,7 +57,11 @@ export interface StorageEndpoints {
   readonly postgres?: { readonly host: string; readonly port: number; readonly database: string };
 }
 
-export function storageEndpoints(storage: Storage): StorageEndpoints {
+export function storageEndpoints(storage: Storage, external?: ExternalStorage): StorageEndpoints {
+  if (storage === Storage.External) {
+    if (!external) throw new Error("storage external: externalStorage is required");
+    return { prometheusUrl: external.metricsQueryUrl, jaegerUrl: external.tracesQueryUrl };
+  }
   if (storage === Storage.Promscale) {
     return {
       prometheusUrl: "http://promscale:9201",
@@ -72,6 +76,8 @@ export function storageEndpoints(storage: Storage): StorageEndpoints {
 }
 
 export function storageServices(options: StorageOptions): ServiceSpec[] {
+  // External stores are yours: Firefly runs nothing for them.
+  if (options.storage === Storage.External) return [];
   return options.storage === Storage.Promscale ? promscaleServices(options) : prometheusServices(options);
 }
 

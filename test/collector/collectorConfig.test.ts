@@ -288,7 +288,18 @@ describe("collector config (the real binary)", () => {
     for (const bindAddress of ["0.0.0.0", "127.0.0.1"]) {
       for (const samplingPercent of [100, 10]) {
         it(`validates for ${storage} storage bound to ${bindAddress}, sampling ${samplingPercent} %`, () => {
-          const result = validate(renderCollectorConfig({ storage, bindAddress, samplingPercent }), secrets);
+          // External stores have no default address: name some, as ShippingPhase does from the settings.
+          const stores =
+            storage === Storage.External
+              ? {
+                  metricsWriteUrl: "https://vminsert.example.com/api/v1/write",
+                  traceEndpoint: "jaeger.example.com:4317",
+                }
+              : {};
+          const result = validate(
+            renderCollectorConfig({ storage, bindAddress, samplingPercent, ...stores }),
+            secrets,
+          );
           assert.equal(result.status, 0, result.stderr);
         });
       }

@@ -70,8 +70,10 @@ describe("component provider schema", function () {
     );
     assert.deepEqual(
       schema.types["firefly:index:Storage"].enum.map((e: any) => e.value),
-      ["promscale", "prometheus"],
+      ["promscale", "prometheus", "external"],
     );
+    assert.equal(inputs.externalStorage.$ref, "#/types/firefly:index:ExternalStorage");
+    assert.ok(inputs.externalMetricsAuth && inputs.externalTracesAuth);
     assert.equal(inputs.functions.type, "array");
     assert.equal(inputs.metrics.type, "boolean");
   });

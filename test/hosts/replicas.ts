@@ -136,6 +136,10 @@ export interface ReplicaGateway {
   kill(i: number): void;
   /** Starts replica i again with the same config and queue directory (a rescheduled pod keeps its claim). */
   restart(i: number): Promise<void>;
+  /** SIGTERM, as Kubernetes stops a pod on scale-down: the collector shuts down in order. */
+  terminate(i: number): Promise<void>;
+  /** Rewrites replica i's config with only `peers` (replica indexes) in its static peer list; restart to apply. */
+  setPeers(i: number, peers: number[]): void;
   stop(): Promise<void>;
 }
 
@@ -199,6 +203,27 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
     [COLLECTOR_SECRET_ENV.firehoseAccessKey]: `firehose-key-${"y".repeat(32)}`,
     [COLLECTOR_REPLICA_ENV]: name,
   });
+  const writeConfig = (
+    file: string,
+    store: RecordingStore,
+    rdir: string,
+    p: Required<CollectorPorts>,
+    hostnames: string[],
+  ) =>
+    fs.writeFileSync(
+      file,
+      renderCollectorConfig({
+        storage: Storage.Prometheus,
+        metricsWriteUrl: prometheus.writeUrl,
+        traceEndpoint: store.endpoint,
+        samplingPercent: options.samplingPercent,
+        decisionWaitSeconds: options.decisionWaitSeconds,
+        fileStorageDir: path.join(rdir, "queue"),
+        bindAddress: "127.0.0.1",
+        ports: p,
+        peers: { static: { hostnames }, tls: peerTls },
+      }),
+    );
   const launch = async (r: Replica) => {
     r.process = startProcess(
       r.name,
@@ -218,20 +243,7 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
       await store.start();
       const p = portsOf(i);
       const configFile = path.join(rdir, "collector.yaml");
-      fs.writeFileSync(
-        configFile,
-        renderCollectorConfig({
-          storage: Storage.Prometheus,
-          metricsWriteUrl: prometheus.writeUrl,
-          traceEndpoint: store.endpoint,
-          samplingPercent: options.samplingPercent,
-          decisionWaitSeconds: options.decisionWaitSeconds,
-          fileStorageDir: path.join(rdir, "queue"),
-          bindAddress: "127.0.0.1",
-          ports: p,
-          peers: { static: { hostnames: peers }, tls: peerTls },
-        }),
-      );
+      writeConfig(configFile, store, rdir, p, peers);
       const r: Replica = {
         name,
         ports: p,
@@ -261,6 +273,19 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
     },
     async restart(i) {
       await launch(replicas[i]);
+    },
+    async terminate(i) {
+      await stopProcess(replicas[i].process, 30_000);
+    },
+    setPeers(i, indexes) {
+      const r = replicas[i];
+      writeConfig(
+        r.configFile,
+        r.store,
+        r.dir,
+        r.ports,
+        indexes.map((j) => peers[j]),
+      );
     },
     async stop() {
       for (const r of replicas) {

@@ -1,0 +1,161 @@
+// storage external under Pulumi mocks: Firefly runs the gateway only, writes to the stores you name with
+// your auth headers kept secret, and hands Grafana your query URLs.
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { ConfigError, validateConfig } from "../../components/config";
+import type * as shippingModule from "../../components/shipping";
+import { Storage } from "../../components/types";
+import { installMocks, ofType, output, recorded, scanSecrets, settle } from "./mocks";
+
+let shipping: typeof shippingModule;
+const METRICS_AUTH = "Bearer metrics-write-credential-0123456789";
+const TRACES_AUTH = "Basic dHJhY2VzLXdyaXRlci1jcmVkZW50aWFs";
+const external = {
+  metricsWriteUrl: "https://vminsert.example.com/insert/0/prometheus/api/v1/write",
+  metricsQueryUrl: "https://vmselect.example.com/select/0/prometheus",
+  tracesEndpoint: "jaeger-collector.example.com:4317",
+  tracesQueryUrl: "https://jaeger-query.example.com",
+  tracesAuthHeader: "X-Scope-Token",
+};
+
+describe("ShippingPhase with storage external (Pulumi mocks)", () => {
+  let phase: shippingModule.ShippingPhase;
+  before(async () => {
+    installMocks();
+    shipping = await import("../../components/shipping");
+    installMocks();
+    phase = new shipping.ShippingPhase("ex", {
+      storage: Storage.External,
+      externalStorage: external,
+      externalMetricsAuth: METRICS_AUTH,
+      externalTracesAuth: TRACES_AUTH,
+    });
+    await settle();
+  });
+
+  it("runs the collector and no store", () => {
+    const containers = ofType("docker:index/container:Container")
+      .filter((c) => !c.name.endsWith("-init"))
+      .map((c) => c.inputs.name);
+    assert.deepEqual(containers, ["ex-collector"]);
+    assert.deepEqual(
+      ofType("random:index/randomPassword:RandomPassword").map((r) => r.name),
+      ["ex-otlp-token", "ex-firehose-key"],
+      "no database password for a store Firefly does not run",
+    );
+  });
+
+  it("writes metrics and traces to your stores, over TLS, with your headers from secret env", async () => {
+    const [collector] = ofType("docker:index/container:Container").filter(
+      (c) => c.inputs.name === "ex-collector",
+    );
+    const config = parse(
+      collector.inputs.uploads.find((u: any) => u.file.endsWith("collector.yaml")).content,
+    );
+    for (const id of ["prometheusremotewrite/cloudwatch", "prometheusremotewrite/otel"]) {
+      assert.equal(config.exporters[id].endpoint, external.metricsWriteUrl);
+      assert.deepEqual(config.exporters[id].headers, { Authorization: "${env:FIREFLY_METRICS_WRITE_AUTH}" });
+    }
+    const traces = config.exporters["otlp_grpc/traces"];
+    assert.equal(traces.endpoint, external.tracesEndpoint);
+    assert.deepEqual(traces.tls, { insecure: false });
+    assert.deepEqual(traces.headers, { "X-Scope-Token": "${env:FIREFLY_TRACES_WRITE_AUTH}" });
+    // The values reach the container only as secret env (found inside secret markers, never in clear).
+    const { plain, wrapped } = scanSecrets([METRICS_AUTH, TRACES_AUTH]);
+    assert.deepEqual(plain, []);
+    assert.ok(wrapped >= 1);
+    const env = JSON.stringify(collector.inputs.envs);
+    assert.ok(
+      env.includes(`FIREFLY_METRICS_WRITE_AUTH=${METRICS_AUTH}`) &&
+        env.includes("FIREFLY_TRACES_WRITE_AUTH="),
+    );
+  });
+
+  it("gives Grafana your query URLs and no SQL connection", async () => {
+    assert.equal(await output(phase.prometheusUrl), external.metricsQueryUrl);
+    assert.equal(await output(phase.jaegerUrl), external.tracesQueryUrl);
+    assert.equal(await output(phase.postgresHost), undefined);
+    assert.equal(await pulumi.isSecret(phase.otlpToken), true);
+  });
+
+  it("refuses a missing store, a credential over plain HTTP, and external settings for another store", async () => {
+    installMocks();
+    const refuse = (args: shippingModule.ShippingPhaseArgs, pattern: RegExp) =>
+      assert.throws(() => new shipping.ShippingPhase("bad", args), pattern);
+    refuse({ storage: Storage.External }, /externalStorage: required with storage external/);
+    refuse(
+      {
+        storage: Storage.External,
+        externalStorage: { ...external, metricsWriteUrl: "http://vminsert:8480/api/v1/write" },
+        externalMetricsAuth: METRICS_AUTH,
+      },
+      /metricsWriteUrl: must be https:\/\/ when externalMetricsAuth is set/,
+    );
+    refuse(
+      {
+        storage: Storage.External,
+        externalStorage: { ...external, tracesInsecure: true },
+        externalTracesAuth: "x",
+      },
+      /tracesInsecure: cannot be true when externalTracesAuth is set/,
+    );
+    refuse({ storage: Storage.Prometheus, externalStorage: external }, /only used with storage external/);
+    refuse(
+      { storage: Storage.External, externalStorage: { ...external, tracesEndpoint: "https://j:4317" } },
+      /tracesEndpoint: "https:\/\/j:4317" must be host:port/,
+    );
+    await settle(50);
+    assert.deepEqual(
+      recorded.filter((r) => r.type !== "firefly:index:ShippingPhase"),
+      [],
+    );
+  });
+});
+
+describe("stack config for storage external", () => {
+  const values = (extra: Record<string, string>) => ({
+    values: { storage: "external", externalStorage: JSON.stringify(external), ...extra },
+    secretKeys: new Set(["externalMetricsAuth", "externalTracesAuth"]),
+  });
+  const problems = (raw: Parameters<typeof validateConfig>[0]) => {
+    try {
+      validateConfig(raw);
+      return [];
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return e.problems;
+    }
+  };
+
+  it("accepts the stores and the secret headers", () => {
+    const c = validateConfig(values({ externalMetricsAuth: METRICS_AUTH, externalTracesAuth: TRACES_AUTH }));
+    assert.equal(c.storage, Storage.External);
+    assert.equal(c.externalStorage?.tracesEndpoint, external.tracesEndpoint);
+  });
+
+  it("names the missing stores, the credential over plain HTTP and the misplaced settings, with fixes", () => {
+    const missing = problems({ values: { storage: "external" } });
+    assert.equal(missing[0].key, "firefly:externalStorage");
+    assert.match(missing[0].fix, /pulumi config set --path firefly:externalStorage.metricsWriteUrl/);
+    const clear = problems({
+      values: {
+        storage: "external",
+        externalStorage: JSON.stringify({
+          ...external,
+          metricsWriteUrl: "http://vminsert:8480/api/v1/write",
+        }),
+        externalMetricsAuth: METRICS_AUTH,
+      },
+      secretKeys: new Set(["externalMetricsAuth"]),
+    });
+    assert.equal(clear[0].key, "firefly:externalStorage.metricsWriteUrl");
+    assert.match(clear[0].fix, /https:\/\/vminsert:8480/);
+    const elsewhere = problems({
+      values: { storage: "prometheus", externalStorage: JSON.stringify(external) },
+    });
+    assert.match(elsewhere[0].message, /only used with storage external/);
+    const plainSecret = problems({ ...values({ externalTracesAuth: TRACES_AUTH }), secretKeys: new Set() });
+    assert.match(plainSecret[0].message, /must be a Pulumi secret/);
+  });
+});
