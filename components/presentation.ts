@@ -148,6 +148,9 @@ export class PresentationPhase extends pulumi.ComponentResource {
       }
       case Host.Ec2: {
         if (!grafanaIsPublic(args)) return local;
+        // With a domain the instance has an Elastic IP the domain points at; the address read here could
+        // be the temporary one from before the Elastic IP was attached.
+        if (args.ec2?.domain) return pulumi.output(`${scheme}://${args.ec2.domain}:${GRAFANA_PORT}`);
         const instance = aws.ec2.getInstanceOutput({ instanceId: args.instanceId! }, { parent: this });
         return pulumi.interpolate`${scheme}://${instance.publicIp}:${GRAFANA_PORT}`;
       }
