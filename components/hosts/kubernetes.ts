@@ -12,8 +12,9 @@ export const HPA_MAX_FACTOR = 4;
 export const HPA_CPU_PERCENT = 70;
 /**
  * Pod Security admission for Firefly's namespace: "baseline" enforced (no privileged, host-network or
- * host-path pods can be created there), "restricted" reported. Not enforced: the Promscale image runs
- * as root and the stores write outside their volumes, so a read-only root filesystem is not set either.
+ * host-path pods can be created there), "restricted" reported as warnings and audit entries. The pods
+ * are rendered to meet "restricted" (non-root, seccomp, no escalation, no capabilities), but that has
+ * not been checked by a real API server, and an enforced level that rejects a pod stops the pipeline.
  */
 export const POD_SECURITY_LABELS = {
   "pod-security.kubernetes.io/enforce": "baseline",
