@@ -11,13 +11,12 @@ export const DEFAULT_TLS_SECRET = "firefly-ingest-tls";
 export const HPA_MAX_FACTOR = 4;
 export const HPA_CPU_PERCENT = 70;
 /**
- * Pod Security admission for Firefly's namespace: "baseline" enforced (no privileged, host-network or
- * host-path pods can be created there), "restricted" reported as warnings and audit entries. The pods
- * are rendered to meet "restricted" (non-root, seccomp, no escalation, no capabilities), but that has
- * not been checked by a real API server, and an enforced level that rejects a pod stops the pipeline.
+ * Pod Security admission for Firefly's namespace: "restricted" enforced, so no pod that runs as root,
+ * escalates, keeps capabilities or lacks the seccomp filter can be created there. Every pod Firefly
+ * renders passes it in the upstream evaluator (test/hosts/podSecurity.test.ts, pss-check).
  */
 export const POD_SECURITY_LABELS = {
-  "pod-security.kubernetes.io/enforce": "baseline",
+  "pod-security.kubernetes.io/enforce": "restricted",
   "pod-security.kubernetes.io/warn": "restricted",
   "pod-security.kubernetes.io/audit": "restricted",
 };
