@@ -354,6 +354,10 @@ export const ec2Adapter: HostAdapter = {
       // Reached through SSM Session Manager port forwarding to the operator's machine.
       return pulumi.output(`${scheme}://localhost:${port}`);
     }
+    // With a domain the instance has an Elastic IP the domain points at; the address read here could be
+    // the temporary one from before the Elastic IP was attached.
+    const domain = request.settings.ec2?.domain;
+    if (domain) return pulumi.output(`${scheme}://${domain}:${port}`);
     const instanceId = requiredFact(request.placement.instanceId, "instanceId", "ShippingPhase.instanceId");
     const instance = aws.ec2.getInstanceOutput({ instanceId }, { parent: request.parent });
     return pulumi.interpolate`${scheme}://${instance.publicIp}:${port}`;

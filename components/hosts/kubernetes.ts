@@ -25,12 +25,12 @@ export const SCALE_DOWN_PERIOD_SECONDS = 600;
 /** Pod template annotation holding a hash of the service's config: a change rolls the pods. */
 export const CONFIG_HASH_ANNOTATION = "firefly.dev/config-hash";
 /**
- * Pod Security admission for Firefly's namespace: "baseline" enforced (no privileged, host-network or
- * host-path pods can be created there), "restricted" reported. Not enforced: the Promscale image runs
- * as root and the stores write outside their volumes, so a read-only root filesystem is not set either.
+ * Pod Security admission for Firefly's namespace: "restricted" enforced, so no pod that runs as root,
+ * escalates, keeps capabilities or lacks the seccomp filter can be created there. Every pod Firefly
+ * renders passes it in the upstream evaluator (test/hosts/podSecurity.test.ts, pss-check).
  */
 export const POD_SECURITY_LABELS = {
-  "pod-security.kubernetes.io/enforce": "baseline",
+  "pod-security.kubernetes.io/enforce": "restricted",
   "pod-security.kubernetes.io/warn": "restricted",
   "pod-security.kubernetes.io/audit": "restricted",
 };

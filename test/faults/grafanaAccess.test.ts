@@ -7,6 +7,9 @@ import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import { ConfigError, validateConfig } from "../../components/config";
 import { grafanaService } from "../../components/presentation/grafana";
+import { PROMSCALE_WRITER_USER } from "../../components/shipping/promscaleRoles";
+import { READONLY_DB_USER } from "../../components/shipping/storage";
+import { renderProgram } from "../hosts/programUnderMocks";
 import { record } from "./ledger";
 
 /** GF_* settings that would let someone in without the admin secret, with the value that does it. */
@@ -95,5 +98,34 @@ describe("fault: Grafana without credentials (configuration level)", () => {
       injected: `${checked} rendered Grafana configurations and weak admin passwords`,
       notes: "anonymous off, sign-up off, no bypass, admin password only as a secret; weak passwords refused",
     });
+  });
+
+  it("a stranger who gets Grafana's SQL login gets a read-only role: never the superuser or Promscale's writer", async function () {
+    this.timeout(60_000);
+    for (const host of ["docker", "kubernetes"]) {
+      const resources = await renderProgram({ host, storage: "promscale" });
+      const grafana = JSON.stringify(resources.filter((r) => /grafana/.test(r.name)).map((r) => r.inputs));
+      assert.ok(
+        grafana.includes(READONLY_DB_USER),
+        `${host}: Grafana's SQL datasource does not use ${READONLY_DB_USER}`,
+      );
+      assert.ok(!grafana.includes(PROMSCALE_WRITER_USER), `${host}: Grafana holds Promscale's writer role`);
+      assert.ok(
+        !/user:\s*postgres\b|"user":"postgres"/.test(grafana),
+        `${host}: Grafana logs in as the superuser`,
+      );
+      const promscale = JSON.stringify(
+        resources.filter((r) => /promscale/.test(r.name)).map((r) => r.inputs),
+      );
+      assert.ok(
+        promscale.includes(PROMSCALE_WRITER_USER),
+        `${host}: Promscale does not log in as ${PROMSCALE_WRITER_USER}`,
+      );
+      assert.ok(
+        !/"PROMSCALE_DB_USER","value":"postgres"|PROMSCALE_DB_USER=postgres\b/.test(promscale),
+        `${host}: Promscale logs in as the superuser`,
+      );
+      checked++;
+    }
   });
 });

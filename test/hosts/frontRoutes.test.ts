@@ -1,7 +1,7 @@
 // The public fronts forward only the routes in use: spans always, Firehose deliveries only when
 // `metrics` sends them, and never OTLP metrics (the functions' token may not write metrics).
 import * as assert from "node:assert/strict";
-import { CONFIGURATIONS, type Rendered, renderProgram } from "./programUnderMocks";
+import { CONFIGURATIONS, programOutput, type Rendered, renderProgram } from "./programUnderMocks";
 
 const config = (name: string) => CONFIGURATIONS.find((c) => c.name === name)!;
 const routesOf = (resources: Rendered[]) => ({
@@ -34,5 +34,10 @@ describe("public front routes (the program under mocks)", function () {
   it("kubernetes Ingress with metrics: the same two paths", async () => {
     const c = config("kubernetes ingress, metrics");
     assert.deepEqual(routesOf(await renderProgram(c.config)).ingress, ["/firehose", "/v1/traces"]);
+  });
+
+  it("ec2 with a domain: grafanaUrl names the domain (on the Elastic IP), not a temporary address", async () => {
+    const c = config("ec2 domain, admin CIDR, functions");
+    assert.equal(await programOutput(c.config, "grafanaUrl"), "https://firefly.example.com:3000");
   });
 });

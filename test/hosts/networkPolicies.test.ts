@@ -235,4 +235,21 @@ describe("network policy renderer (pure)", () => {
     assert.deepEqual(policy.spec.ingress, []);
     assert.equal(policy.spec.egress.length, 1);
   });
+
+  it("lets Grafana reach its mail relay's port, anywhere, only when SMTP is set", () => {
+    const grafana = (env: Record<string, string>): ServiceSpec => ({
+      name: "grafana",
+      image: "g",
+      env,
+      ports: [{ name: "http", container: 3000, public: true }],
+      resources: { cpu: 1, memoryMb: 64 },
+    });
+    const egress = (env: Record<string, string>) =>
+      renderNetworkPolicies([grafana(env)], "ns")[0].spec.egress;
+    const relay = (rules: any[]) => rules.find((r) => r.to?.some((p: any) => p.ipBlock));
+    assert.equal(relay(egress({})), undefined);
+    assert.deepEqual(relay(egress({ GF_SMTP_HOST: "email-smtp.eu-west-1.amazonaws.com:587" })).ports, [
+      { protocol: "TCP", port: 587 },
+    ]);
+  });
 });

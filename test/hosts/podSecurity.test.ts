@@ -2,8 +2,10 @@
 // mocks): Pod Security admission on the namespace, the runtime's seccomp filter and no privilege
 // escalation in every pod, and Grafana's mail relay only over TLS.
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { POD_SECURITY_LABELS } from "../../components/hosts/kubernetes";
 import { grafanaEnv } from "../../components/presentation/grafana";
+import { requireTool } from "./helpers";
 import { CONFIGURATIONS, type Rendered, renderProgram } from "./programUnderMocks";
 
 describe("pod security (kubernetes, under mocks)", function () {
@@ -14,12 +16,31 @@ describe("pod security (kubernetes, under mocks)", function () {
       rendered.push(await renderProgram(c.config, c.secretKeys));
   });
 
-  it("labels the namespace: baseline enforced, restricted reported", () => {
+  it("labels the namespace: restricted enforced, warned and audited", () => {
     for (const resources of rendered) {
       const [ns] = resources.filter((r) => r.type === "kubernetes:core/v1:Namespace");
       assert.deepEqual(ns.inputs.metadata.labels, POD_SECURITY_LABELS);
-      assert.equal(POD_SECURITY_LABELS["pod-security.kubernetes.io/enforce"], "baseline");
+      assert.equal(POD_SECURITY_LABELS["pod-security.kubernetes.io/enforce"], "restricted");
     }
+  });
+
+  it("every pod passes Pod Security 'restricted' (enforced on the namespace) in the upstream evaluator", () => {
+    const bin = requireTool("pss-check", "58-pss-check.sh");
+    const workloads = rendered
+      .flat()
+      .filter((r) => /:(Deployment|StatefulSet)$/.test(r.type))
+      .map((r) => ({ apiVersion: "apps/v1", kind: r.type.split(":").pop(), ...r.inputs }));
+    for (const level of ["restricted", "baseline"]) {
+      const r = spawnSync(bin, [level], { input: JSON.stringify(workloads), encoding: "utf8" });
+      assert.equal(r.status, 0, r.stdout);
+      assert.match(r.stdout, new RegExp(`^${workloads.length} pods evaluated at ${level}, 0 rejected`, "m"));
+    }
+    // The evaluator does reject: a pod allowed to escalate fails "restricted".
+    const loose = structuredClone(workloads[0]);
+    loose.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+    const bad = spawnSync(bin, ["restricted"], { input: JSON.stringify([loose]), encoding: "utf8" });
+    assert.equal(bad.status, 1, bad.stdout);
+    assert.match(bad.stdout, /allowPrivilegeEscalation/);
   });
 
   it("every pod: RuntimeDefault seccomp, no service-account token, no escalation, all capabilities dropped", () => {

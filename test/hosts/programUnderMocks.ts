@@ -137,3 +137,25 @@ export const CONFIGURATIONS: {
     secretKeys: ["kubernetes"],
   },
 ];
+
+/** Run index.ts with this stack config and return one of its stack outputs, resolved. */
+export async function programOutput(
+  config: Record<string, string>,
+  output: string,
+  secretKeys: string[] = [],
+): Promise<unknown> {
+  installProgramMocks();
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
+    secretKeys.map((k) => `firefly:${k}`),
+  );
+  try {
+    delete require.cache[require.resolve(PROGRAM)];
+    const stack = require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
+    const value = await new Promise<unknown>((resolve) => stack[output].apply(resolve));
+    await settle();
+    return value;
+  } finally {
+    pulumi.runtime.setAllConfig({}, []);
+  }
+}

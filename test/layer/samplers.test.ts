@@ -84,7 +84,6 @@ describe("sampler: outside callers cannot switch tracing off", () => {
 
   it("callers inside the account keep their say: an SQS message and an SDK invoke with sampled=0 leave none", () => {
     const unsampled = (tp: string) => tp.replace(/-01$/, "-00");
-    // biome-ignore lint/suspicious/noExplicitAny: a trimmed AWS payload, edited in place
     const sqs = structuredClone(events.sqsOne) as any;
     const attr = sqs.Records[0].messageAttributes.traceparent;
     attr.stringValue = unsampled(attr.stringValue);
