@@ -72,6 +72,8 @@ describe("kubernetes manifests, decoded by the Kubernetes API types", () => {
         "Service/collector",
         "Service/collector-public",
         "Ingress/ingest",
+        "NetworkPolicy/firefly-default-deny",
+        "NetworkPolicy/collector",
       ],
     );
   });

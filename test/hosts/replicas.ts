@@ -185,13 +185,13 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
   const bin = binaries().collector.path;
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing; run npm run build:collector`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "firefly-replicas-"));
-  const [promPort, ...ports] = await freePorts(1 + count * 8);
+  const [promPort, ...ports] = await freePorts(1 + count * 9);
   const prometheus = await startPrometheus(dir, promPort);
   const token = `replica-token-${"x".repeat(32)}`;
   const portsOf = (i: number): Required<CollectorPorts> => {
     const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics] = ports.slice(
-      i * 8,
-      i * 8 + 8,
+      i * 9,
+      i * 9 + 8,
     );
     return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics };
   };
@@ -239,7 +239,7 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
       const name = `collector-${i}`;
       const rdir = path.join(dir, name);
       fs.mkdirSync(rdir);
-      const store = new RecordingStore(ports[i * 8 + 7]);
+      const store = new RecordingStore(ports[i * 9 + 8]);
       await store.start();
       const p = portsOf(i);
       const configFile = path.join(rdir, "collector.yaml");

@@ -73,7 +73,7 @@ describe("gateway scale-out on kubernetes (Pulumi mocks)", () => {
       "a secret changed (read once at start)",
     );
     // The stores' pods too: a config change must reach every service.
-    const db = ofType("kubernetes:apps/v1:StatefulSet").find((r) => r.inputs.metadata.name === "timescaledb");
+    const db = ofType("kubernetes:apps/v1:StatefulSet").find((r) => r.inputs.metadata.name === "prometheus");
     assert.match(db?.inputs.spec.template.metadata.annotations["firefly.dev/config-hash"], /^[0-9a-f]{32}$/);
   });
 

@@ -32,6 +32,7 @@ describe("the program with storage external (mocks)", function () {
     pulumi.runtime.setAllConfig(
       {
         "firefly:storage": "external",
+        "firefly:docker": JSON.stringify({ publicUrl: "https://ingest.example.com" }),
         "firefly:externalStorage": JSON.stringify(external),
         "firefly:externalMetricsAuth": METRICS_AUTH,
       },

@@ -114,8 +114,10 @@ describe("ShippingPhase with storage external (Pulumi mocks)", () => {
 });
 
 describe("stack config for storage external", () => {
+  // A front Lambda reaches, so the only problems are the ones under test.
+  const reachable = { docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }) };
   const values = (extra: Record<string, string>) => ({
-    values: { storage: "external", externalStorage: JSON.stringify(external), ...extra },
+    values: { storage: "external", externalStorage: JSON.stringify(external), ...reachable, ...extra },
     secretKeys: new Set(["externalMetricsAuth", "externalTracesAuth"]),
   });
   const problems = (raw: Parameters<typeof validateConfig>[0]) => {
@@ -135,11 +137,12 @@ describe("stack config for storage external", () => {
   });
 
   it("names the missing stores, the credential over plain HTTP and the misplaced settings, with fixes", () => {
-    const missing = problems({ values: { storage: "external" } });
+    const missing = problems({ values: { storage: "external", ...reachable } });
     assert.equal(missing[0].key, "firefly:externalStorage");
     assert.match(missing[0].fix, /pulumi config set --path firefly:externalStorage.metricsWriteUrl/);
     const clear = problems({
       values: {
+        ...reachable,
         storage: "external",
         externalStorage: JSON.stringify({
           ...external,
@@ -152,7 +155,7 @@ describe("stack config for storage external", () => {
     assert.equal(clear[0].key, "firefly:externalStorage.metricsWriteUrl");
     assert.match(clear[0].fix, /https:\/\/vminsert:8480/);
     const elsewhere = problems({
-      values: { storage: "prometheus", externalStorage: JSON.stringify(external) },
+      values: { storage: "prometheus", externalStorage: JSON.stringify(external), ...reachable },
     });
     assert.match(elsewhere[0].message, /only used with storage external/);
     const plainSecret = problems({ ...values({ externalTracesAuth: TRACES_AUTH }), secretKeys: new Set() });
