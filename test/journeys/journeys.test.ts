@@ -61,9 +61,12 @@ const JOURNEYS: Journey[] = [
   {
     name: "ec2-metrics",
     source: "README, Configuration examples (EC2 with Lambda metrics)",
-    // Without the example's ec2.adminCidrs (who may open Grafana: no effect on the data path): with
-    // it, Grafana's apply script never registers under these mocks (left for a follow-up).
-    config: (fn) => ({ host: "ec2", metrics: "true", functions: json([fn]) }),
+    config: (fn) => ({
+      host: "ec2",
+      metrics: "true",
+      ec2: json({ adminCidrs: ["203.0.113.0/24"] }),
+      functions: json([fn]),
+    }),
     metrics: true,
     mode: "handler",
   },
@@ -182,8 +185,16 @@ describe("journeys: stack config in, dashboards out", function () {
         });
       }
 
+      const phases: string[] = [];
+      let mark = started;
+      const phase = (name: string) => {
+        phases.push(`${name} ${((Date.now() - mark) / 1000).toFixed(1)} s`);
+        mark = Date.now();
+      };
+      phase("deploy and start collectors");
       // Two execution environments per function, one span-metrics flush apart, so counters rise.
       await Promise.all(prepared.map((p) => runEnvironment(p)));
+      phase("first environments");
       await Promise.all(
         prepared.map((p) =>
           waitForSamples(prometheusUrl, `traces_span_metrics_calls_total{faas_name="${p.fn}"}`, {
@@ -191,8 +202,10 @@ describe("journeys: stack config in, dashboards out", function () {
           }),
         ),
       );
+      phase("first span metrics");
       await Promise.all(prepared.map((p) => runEnvironment(p)));
       await Promise.all(prepared.filter((p) => p.journey.metrics).map((p) => sendCloudWatchMinutes(p)));
+      phase("second environments and Firehose");
       // Both environments' invocations counted. (Waiting for increase() > 0 is not enough: the
       // exporter writes a zero at a counter's start, so the first environment alone satisfies it, and
       // the duration histogram, which gets no such zero, would not have risen yet.)
@@ -205,12 +218,15 @@ describe("journeys: stack config in, dashboards out", function () {
           ),
         ),
       );
+      phase("both environments in span metrics");
       for (const counter of [
         "otelcol_receiver_accepted_spans_total",
         "otelcol_receiver_accepted_metric_points_total",
       ]) {
         await waitForSamples(prometheusUrl, `rate(${counter}[4m]) > 0`, { timeoutMs: 90_000 });
       }
+      phase("collector self-metrics");
+      console.log(`      journeys: ${phases.join(", ")}`);
       console.log(
         `      journeys: ${prepared.length} prepared in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
