@@ -169,17 +169,26 @@ function collectorEnv(): Record<string, string> {
   const names = Object.values(COLLECTOR_SECRET_ENV) as string[];
   const env: Record<string, string> = {};
   const take = (k: string, v: unknown) => {
-    if (names.includes(k) && typeof v === "string") env[k] = v;
+    if (!names.includes(k) || typeof v !== "string") return;
+    if (env[k] !== undefined && env[k] !== v) throw new Error(`two different values of ${k} on the host`);
+    env[k] = v;
   };
   for (const r of recorded) {
     const inputs = plain(r.inputs);
-    if (r.type === "docker:index/container:Container" && /collector$/.test(r.name))
+    // Found by what they hold, not by resource names, which hosts are free to change.
+    if (r.type === "docker:index/container:Container")
       for (const kv of inputs.envs ?? []) take(kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1));
-    if (r.type === "kubernetes:core/v1:Secret" && inputs.metadata?.name === "collector-secrets")
+    if (r.type === "kubernetes:core/v1:Secret")
       for (const [k, v] of Object.entries(inputs.stringData ?? {})) take(k, v);
-    if (r.type === "aws:ssm/parameter:Parameter" && /shipping$/.test(inputs.name ?? "")) {
-      for (const [file, content] of Object.entries(JSON.parse(inputs.value) as Record<string, string>)) {
-        if (!/collector/.test(file)) continue;
+    if (r.type === "aws:ssm/parameter:Parameter" && typeof inputs.value === "string") {
+      let files: Record<string, string>;
+      try {
+        files = JSON.parse(inputs.value);
+      } catch {
+        continue;
+      }
+      for (const content of Object.values(files)) {
+        if (typeof content !== "string") continue;
         for (const line of content.split("\n"))
           if (line.includes("=")) take(line.split("=")[0], line.slice(line.indexOf("=") + 1));
       }
