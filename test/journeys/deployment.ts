@@ -27,6 +27,11 @@ export interface Deployment {
   alerting: string;
   firehose?: { url: string; accessKey: string };
   metricStream?: { metricNames: string[]; outputFormat: string; statistics: string[] };
+  /**
+   * What the host's public HTTPS front forwards, path → collector port: API Gateway routes (ec2) or
+   * Ingress paths (kubernetes). Empty where the front is the user's own (docker.publicUrl).
+   */
+  frontRoutes: Record<string, number>;
 }
 
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
@@ -116,6 +121,7 @@ function read(outputs: Record<string, unknown>): Deployment {
   const streamInputs = stream && plain(stream.inputs);
   return {
     outputs,
+    frontRoutes: frontRoutes(),
     functionSettings,
     collector: { yaml: collectorYaml[0], env: collectorEnv() },
     dashboards,
@@ -127,6 +133,32 @@ function read(outputs: Record<string, unknown>): Deployment {
       statistics: (streamInputs.statisticsConfigurations ?? []).flatMap((c: any) => c.additionalStatistics),
     },
   };
+}
+
+function frontRoutes(): Record<string, number> {
+  const routes: Record<string, number> = {};
+  // The mocks give each resource the id `<name>-id`.
+  const integrations = new Map(
+    ofType("aws:apigatewayv2/integration:Integration").map((r) => [`${r.name}-id`, r]),
+  );
+  for (const r of ofType("aws:apigatewayv2/route:Route")) {
+    const route = plain(r.inputs);
+    const integration = integrations.get(route.target.replace(/^integrations\//, ""));
+    // The integration targets a Cloud Map service; its instance carries the host port.
+    const serviceName = String(plain(integration?.inputs ?? {}).integrationUri ?? "")
+      .split(":")
+      .pop();
+    const instance = ofType("aws:servicediscovery/instance:Instance").find(
+      (i) => plain(i.inputs).serviceId === `${serviceName}-id`,
+    );
+    const port = Number(plain(instance?.inputs ?? {}).attributes?.AWS_INSTANCE_PORT);
+    routes[route.routeKey.replace(/^\S+ /, "")] = port;
+  }
+  for (const r of ofType("kubernetes:networking.k8s.io/v1:Ingress")) {
+    for (const rule of plain(r.inputs).spec.rules)
+      for (const p of rule.http.paths) routes[p.path] = p.backend.service.port.number;
+  }
+  return routes;
 }
 
 /** Every file content a host would lay down: plain strings, and the gzip/base64 heredocs of ec2's scripts. */

@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { FIREFLY_HANDLER, FIREFLY_WRAPPER, mergeConfiguration } from "../../components/emit/instrument";
 import { DATASOURCE_UIDS } from "../../components/presentation/datasources";
 import { METRIC_STREAM_OUTPUT_FORMAT } from "../../components/shipping/collectorConfig";
@@ -258,6 +259,25 @@ describe("journeys: stack config in, dashboards out", function () {
         );
         assert.equal(p.env.FIREFLY_FLUSH_TIMEOUT_MS, "500");
         assert.ok(p.collector.mappings.length > 0);
+      });
+
+      it(`${journey.name}: the public front forwards the layer's and Firehose's paths to the collector's ports`, () => {
+        const p = get();
+        const routes = p.deployment.frontRoutes;
+        if (journey.config(p.fn).docker) {
+          // docker.publicUrl is the user's own proxy: the README and docs/hosts.md give its routes.
+          assert.deepEqual(routes, {});
+          return;
+        }
+        const rendered = parse(p.deployment.collector.yaml);
+        const port = (endpoint: string) => Number(endpoint.split(":").pop());
+        assert.equal(
+          routes["/v1/traces"],
+          port(rendered.receivers.otlp.protocols.http.endpoint),
+          "traces route",
+        );
+        if (journey.metrics)
+          assert.equal(routes["/firehose"], port(rendered.receivers.awsfirehose.endpoint), "Firehose route");
       });
 
       if (journey.metrics) {
