@@ -129,7 +129,8 @@ describe("journeys: stack config in, dashboards out", function () {
   const prepared: Prepared[] = [];
   let prometheusUrl = "";
   let jaegerUrl = "";
-  const started = Date.now();
+  // Set when the journeys begin, not when mocha loads this file (other files' tests run in between).
+  let started = 0;
 
   it("refuses the bare defaults: functions would export to their own loopback inside Lambda", async () => {
     await assert.rejects(
@@ -140,6 +141,7 @@ describe("journeys: stack config in, dashboards out", function () {
 
   describe("each configuration the README shows", () => {
     before(async () => {
+      started = Date.now();
       const [prom, otlp, query, queryGrpc] = await freePorts(4);
       const prometheus = await startPrometheus(dir, prom);
       stores.push(prometheus.process);
