@@ -106,17 +106,27 @@ const cwMax = (series: string, w: Window) =>
 // Parenthesized whole: `or` binds loosest, and callers divide and compare the result.
 const preferCloudWatch = (cw: string, fromSpans: string) => `((${cw}) or (${fromSpans}))`;
 
+/**
+ * How much a counter grew over `range`, per function, exactly: now minus `range` ago, a series born
+ * inside the range counting from 0 (the exporter writes a counter's zero when it starts). increase()
+ * extrapolates to the range's edges, which doubles a short burst's count; a reset (collector restart)
+ * counts as no growth rather than negative.
+ */
+function growth(series: string, range: string): string {
+  const now = byFunction(asFunction(series));
+  const before = byFunction(asFunction(`${series} offset ${range}`));
+  return `clamp_min(${now} - (${before} or (0 * ${now})), 0)`;
+}
+
 /** Every function-level query, by function, for a scope and window. */
 export function lambdaQueries(scope: FunctionScope, w: Window) {
   const total = (metric: string) => byFunction(cwSum(cloudwatch(metric, "sum", scope), w));
   const perPoint = w === PER_POINT;
-  // Span counters as CloudWatch counts: per minute on a graph point, a whole count over a range.
-  const spanCount = (...extra: string[]) => {
-    const counted = byFunction(
-      asFunction(`${perPoint ? "rate" : "increase"}(${spans(SPAN_CALLS, scope, ...extra)}[${w.spans}])`),
-    );
-    return perPoint ? `${counted} * 60` : `round(${counted})`;
-  };
+  // Span counters as CloudWatch counts: per minute on a graph point, an exact count over a range.
+  const spanCount = (...extra: string[]) =>
+    perPoint
+      ? `${byFunction(asFunction(`rate(${spans(SPAN_CALLS, scope, ...extra)}[${w.spans}])`))} * 60`
+      : growth(spans(SPAN_CALLS, scope, ...extra), w.spans);
   const spanInvocations = spanCount();
   // A function without failures has no error series: count it as 0, not as absent.
   const spanErrors = `(${spanCount(SPAN_ERROR)} or (0 * ${spanInvocations}))`;
@@ -130,8 +140,12 @@ export function lambdaQueries(scope: FunctionScope, w: Window) {
       `rate(${spans(`${SPAN_DURATION}_bucket`, scope)}[${w.spans}])`,
     )})) >= 0)`;
   const cwQuantile = (q: string) => byFunction(cwMax(cloudwatch("Duration", q, scope), w), "max");
-  const coldStarts = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope, COLD_START)}[${w.spans}])`));
-  const allSpans = byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`));
+  const coldStarts = perPoint
+    ? byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope, COLD_START)}[${w.spans}])`))
+    : growth(spans(SPAN_CALLS, scope, COLD_START), w.spans);
+  const allSpans = perPoint
+    ? byFunction(asFunction(`increase(${spans(SPAN_CALLS, scope)}[${w.spans}])`))
+    : growth(spans(SPAN_CALLS, scope), w.spans);
   return {
     invocations,
     errors,
@@ -150,8 +164,7 @@ export function lambdaQueries(scope: FunctionScope, w: Window) {
     durationP99Ms: preferCloudWatch(cwQuantile("0.99"), spanQuantile(0.99)),
     // CloudWatch reports per-function concurrency only for functions with reserved concurrency.
     concurrentExecutions: byFunction(cwMax(cloudwatch("ConcurrentExecutions", "max", scope), w), "max"),
-    // increase() extrapolates to the window's edges; over a whole range a count of starts reads better whole.
-    coldStarts: perPoint ? coldStarts : `round(${coldStarts})`,
+    coldStarts,
     coldStartRatePercent: `100 * ${coldStarts} / (${allSpans} > 0)`,
   };
 }

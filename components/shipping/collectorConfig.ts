@@ -415,6 +415,11 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
           { name: "cloud.region" },
         ],
         exemplars: { enabled: true },
+        // Each Lambda execution environment is its own resource (faas.instance is its log stream), but
+        // the exported series carry none of that: keyed by every resource attribute, two environments of
+        // one function would write two cumulative counters under one label set, and Prometheus would see
+        // neither's total. Keyed by the function, every environment adds to one counter.
+        resource_metrics_key_attributes: ["service.name", "faas.name", "cloud.region"],
         metrics_flush_interval: "15s",
       },
     },

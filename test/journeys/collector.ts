@@ -31,6 +31,22 @@ export async function runRenderedCollector(
   stores: Stores,
   dir: string,
 ): Promise<RunningCollector> {
+  // A port found free can be taken (e.g. by an outgoing connection) before the collector binds it.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePorts(yaml, env, stores, dir);
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnFreePorts(
+  yaml: string,
+  env: Record<string, string>,
+  stores: Stores,
+  dir: string,
+): Promise<RunningCollector> {
   const config = parse(yaml);
   const mappings: string[] = [];
   const set = (obj: any, key: string, value: unknown, where: string) => {

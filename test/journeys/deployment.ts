@@ -27,6 +27,11 @@ export interface Deployment {
   alerting: string;
   firehose?: { url: string; accessKey: string };
   metricStream?: { metricNames: string[]; outputFormat: string; statistics: string[] };
+  /**
+   * What the host's public HTTPS front forwards, path → collector port: API Gateway routes (ec2) or
+   * Ingress paths (kubernetes). Empty where the front is the user's own (docker.publicUrl).
+   */
+  frontRoutes: Record<string, number>;
 }
 
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
@@ -40,6 +45,11 @@ export async function deploy(config: Record<string, string>, secretKeys: string[
         return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
       if (args.type === "aws:cloudwatch/metricStream:MetricStream")
         return { name: inputs.name ?? `${args.name}-stream` };
+      // Grafana's self-signed certificate (ec2 with adminCidrs): the provider would make these.
+      if (args.type === "tls:index/privateKey:PrivateKey")
+        return { privateKeyPem: "-----BEGIN PRIVATE KEY-----\nmock\n-----END PRIVATE KEY-----\n" };
+      if (args.type === "tls:index/selfSignedCert:SelfSignedCert")
+        return { certPem: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n" };
       // Every resource has an ARN once created; some inputs (IAM policies) wait for them.
       if (args.type.startsWith("aws:") && inputs.arn === undefined && !args.type.includes("LayerVersion"))
         return { arn: `arn:aws:${args.type.split(/[:/]/)[1]}:eu-west-1:${ACCOUNT}:${args.name}` };
@@ -111,6 +121,7 @@ function read(outputs: Record<string, unknown>): Deployment {
   const streamInputs = stream && plain(stream.inputs);
   return {
     outputs,
+    frontRoutes: frontRoutes(),
     functionSettings,
     collector: { yaml: collectorYaml[0], env: collectorEnv() },
     dashboards,
@@ -122,6 +133,32 @@ function read(outputs: Record<string, unknown>): Deployment {
       statistics: (streamInputs.statisticsConfigurations ?? []).flatMap((c: any) => c.additionalStatistics),
     },
   };
+}
+
+function frontRoutes(): Record<string, number> {
+  const routes: Record<string, number> = {};
+  // The mocks give each resource the id `<name>-id`.
+  const integrations = new Map(
+    ofType("aws:apigatewayv2/integration:Integration").map((r) => [`${r.name}-id`, r]),
+  );
+  for (const r of ofType("aws:apigatewayv2/route:Route")) {
+    const route = plain(r.inputs);
+    const integration = integrations.get(route.target.replace(/^integrations\//, ""));
+    // The integration targets a Cloud Map service; its instance carries the host port.
+    const serviceName = String(plain(integration?.inputs ?? {}).integrationUri ?? "")
+      .split(":")
+      .pop();
+    const instance = ofType("aws:servicediscovery/instance:Instance").find(
+      (i) => plain(i.inputs).serviceId === `${serviceName}-id`,
+    );
+    const port = Number(plain(instance?.inputs ?? {}).attributes?.AWS_INSTANCE_PORT);
+    routes[route.routeKey.replace(/^\S+ /, "")] = port;
+  }
+  for (const r of ofType("kubernetes:networking.k8s.io/v1:Ingress")) {
+    for (const rule of plain(r.inputs).spec.rules)
+      for (const p of rule.http.paths) routes[p.path] = p.backend.service.port.number;
+  }
+  return routes;
 }
 
 /** Every file content a host would lay down: plain strings, and the gzip/base64 heredocs of ec2's scripts. */
@@ -164,17 +201,26 @@ function collectorEnv(): Record<string, string> {
   const names = Object.values(COLLECTOR_SECRET_ENV) as string[];
   const env: Record<string, string> = {};
   const take = (k: string, v: unknown) => {
-    if (names.includes(k) && typeof v === "string") env[k] = v;
+    if (!names.includes(k) || typeof v !== "string") return;
+    if (env[k] !== undefined && env[k] !== v) throw new Error(`two different values of ${k} on the host`);
+    env[k] = v;
   };
   for (const r of recorded) {
     const inputs = plain(r.inputs);
-    if (r.type === "docker:index/container:Container" && /collector$/.test(r.name))
+    // Found by what they hold, not by resource names, which hosts are free to change.
+    if (r.type === "docker:index/container:Container")
       for (const kv of inputs.envs ?? []) take(kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1));
-    if (r.type === "kubernetes:core/v1:Secret" && inputs.metadata?.name === "collector-secrets")
+    if (r.type === "kubernetes:core/v1:Secret")
       for (const [k, v] of Object.entries(inputs.stringData ?? {})) take(k, v);
-    if (r.type === "aws:ssm/parameter:Parameter" && /shipping$/.test(inputs.name ?? "")) {
-      for (const [file, content] of Object.entries(JSON.parse(inputs.value) as Record<string, string>)) {
-        if (!/collector/.test(file)) continue;
+    if (r.type === "aws:ssm/parameter:Parameter" && typeof inputs.value === "string") {
+      let files: Record<string, string>;
+      try {
+        files = JSON.parse(inputs.value);
+      } catch {
+        continue;
+      }
+      for (const content of Object.values(files)) {
+        if (typeof content !== "string") continue;
         for (const line of content.split("\n"))
           if (line.includes("=")) take(line.split("=")[0], line.slice(line.indexOf("=") + 1));
       }

@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { parse } from "yaml";
 import { FIREFLY_HANDLER, FIREFLY_WRAPPER, mergeConfiguration } from "../../components/emit/instrument";
 import { DATASOURCE_UIDS } from "../../components/presentation/datasources";
 import { METRIC_STREAM_OUTPUT_FORMAT } from "../../components/shipping/collectorConfig";
@@ -61,9 +62,12 @@ const JOURNEYS: Journey[] = [
   {
     name: "ec2-metrics",
     source: "README, Configuration examples (EC2 with Lambda metrics)",
-    // Without the example's ec2.adminCidrs (who may open Grafana: no effect on the data path): with
-    // it, Grafana's apply script never registers under these mocks (left for a follow-up).
-    config: (fn) => ({ host: "ec2", metrics: "true", functions: json([fn]) }),
+    config: (fn) => ({
+      host: "ec2",
+      metrics: "true",
+      ec2: json({ adminCidrs: ["203.0.113.0/24"] }),
+      functions: json([fn]),
+    }),
     metrics: true,
     mode: "handler",
   },
@@ -125,7 +129,8 @@ describe("journeys: stack config in, dashboards out", function () {
   const prepared: Prepared[] = [];
   let prometheusUrl = "";
   let jaegerUrl = "";
-  const started = Date.now();
+  // Set when the journeys begin, not when mocha loads this file (other files' tests run in between).
+  let started = 0;
 
   it("refuses the bare defaults: functions would export to their own loopback inside Lambda", async () => {
     await assert.rejects(
@@ -136,6 +141,7 @@ describe("journeys: stack config in, dashboards out", function () {
 
   describe("each configuration the README shows", () => {
     before(async () => {
+      started = Date.now();
       const [prom, otlp, query, queryGrpc] = await freePorts(4);
       const prometheus = await startPrometheus(dir, prom);
       stores.push(prometheus.process);
@@ -182,8 +188,16 @@ describe("journeys: stack config in, dashboards out", function () {
         });
       }
 
+      const phases: string[] = [];
+      let mark = started;
+      const phase = (name: string) => {
+        phases.push(`${name} ${((Date.now() - mark) / 1000).toFixed(1)} s`);
+        mark = Date.now();
+      };
+      phase("deploy and start collectors");
       // Two execution environments per function, one span-metrics flush apart, so counters rise.
       await Promise.all(prepared.map((p) => runEnvironment(p)));
+      phase("first environments");
       await Promise.all(
         prepared.map((p) =>
           waitForSamples(prometheusUrl, `traces_span_metrics_calls_total{faas_name="${p.fn}"}`, {
@@ -191,23 +205,31 @@ describe("journeys: stack config in, dashboards out", function () {
           }),
         ),
       );
+      phase("first span metrics");
       await Promise.all(prepared.map((p) => runEnvironment(p)));
       await Promise.all(prepared.filter((p) => p.journey.metrics).map((p) => sendCloudWatchMinutes(p)));
+      phase("second environments and Firehose");
+      // Both environments' invocations counted. (Waiting for increase() > 0 is not enough: the
+      // exporter writes a zero at a counter's start, so the first environment alone satisfies it, and
+      // the duration histogram, which gets no such zero, would not have risen yet.)
       await Promise.all(
         prepared.map((p) =>
           waitForSamples(
             prometheusUrl,
-            `increase(traces_span_metrics_calls_total{faas_name="${p.fn}"}[4m]) > 0`,
+            `sum(traces_span_metrics_duration_milliseconds_count{faas_name="${p.fn}", faas_trigger!=""}) >= 6`,
             { timeoutMs: 90_000 },
           ),
         ),
       );
+      phase("both environments in span metrics");
       for (const counter of [
         "otelcol_receiver_accepted_spans_total",
         "otelcol_receiver_accepted_metric_points_total",
       ]) {
         await waitForSamples(prometheusUrl, `rate(${counter}[4m]) > 0`, { timeoutMs: 90_000 });
       }
+      phase("collector self-metrics");
+      console.log(`      journeys: ${phases.join(", ")}`);
       console.log(
         `      journeys: ${prepared.length} prepared in ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
@@ -239,6 +261,25 @@ describe("journeys: stack config in, dashboards out", function () {
         );
         assert.equal(p.env.FIREFLY_FLUSH_TIMEOUT_MS, "500");
         assert.ok(p.collector.mappings.length > 0);
+      });
+
+      it(`${journey.name}: the public front forwards the layer's and Firehose's paths to the collector's ports`, () => {
+        const p = get();
+        const routes = p.deployment.frontRoutes;
+        if (journey.config(p.fn).docker) {
+          // docker.publicUrl is the user's own proxy: the README and docs/hosts.md give its routes.
+          assert.deepEqual(routes, {});
+          return;
+        }
+        const rendered = parse(p.deployment.collector.yaml);
+        const port = (endpoint: string) => Number(endpoint.split(":").pop());
+        assert.equal(
+          routes["/v1/traces"],
+          port(rendered.receivers.otlp.protocols.http.endpoint),
+          "traces route",
+        );
+        if (journey.metrics)
+          assert.equal(routes["/firehose"], port(rendered.receivers.awsfirehose.endpoint), "Firehose route");
       });
 
       if (journey.metrics) {
@@ -285,8 +326,31 @@ describe("journeys: stack config in, dashboards out", function () {
           else if (samples.some((s) => Number.isNaN(s.value))) failures.push(`${q.where}: NaN`);
         }
         assert.deepEqual(failures, [], `${failures.length} of ${queries.length} queries failed`);
-        if (!journey.metrics) assert.equal(empty.length > 0, true, "some panel reads CloudWatch only");
-        else assert.deepEqual(empty, []);
+        if (!journey.metrics) {
+          assert.equal(empty.length > 0, true, "some panel reads CloudWatch only");
+          console.log(
+            `        empty by design without CloudWatch:\n${empty.map((e) => `          - ${e}`).join("\n")}`,
+          );
+        } else assert.deepEqual(empty, []);
+      });
+
+      it(`${journey.name}: the function dashboard counts what happened (${journey.metrics ? "CloudWatch's numbers win" : "from the spans"})`, async () => {
+        const p = get();
+        const stat = async (title: string) => {
+          const panel = p.deployment.dashboards["firefly-function"].panels.find(
+            (x: any) => x.title === title,
+          );
+          const [sample] = await promQuery(
+            prometheusUrl,
+            substitute(panel.targets[0].expr, { function: p.fn }),
+          );
+          return sample?.value;
+        };
+        // Spans: two environments of three invocations, one failing in each, each starting cold.
+        // CloudWatch (metrics on): two minutes of 6 invocations and 2 errors each.
+        assert.equal(await stat("Invocations"), journey.metrics ? 12 : 6);
+        assert.equal(await stat("Errors"), journey.metrics ? 4 : 2);
+        assert.equal(await stat("Cold starts"), 2);
       });
 
       it(`${journey.name}: the function dashboard's trace search finds the function's traces, failed ones included`, async () => {
