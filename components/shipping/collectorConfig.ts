@@ -4,6 +4,13 @@
 // the environment through `${env:…}`, so the file can live in a config map and in logs.
 import { stringify } from "yaml";
 import { Storage } from "../types";
+import {
+  DEFAULT_LOGS_URL,
+  type LambdaPrices,
+  logsConfigPieces,
+  mergeLogsConfig,
+  validateLogsOptions,
+} from "./logsConfig";
 
 /** Collector release; equal to every component pinned in collector/manifest.yaml. */
 export const COLLECTOR_VERSION = "0.145.0";
@@ -48,6 +55,8 @@ export interface CollectorPorts {
   otlpHttp: number;
   /** Firehose HTTP endpoint (access key): the HTTPS front routes FIREHOSE_PATH here. */
   firehose: number;
+  /** Firehose HTTP endpoint for CloudWatch Logs (access key): the HTTPS front routes FIREHOSE_LOGS_PATH here. */
+  firehoseLogs: number;
   /** Health check, for container and load-balancer probes (no data, no secrets). */
   health: number;
   /** zpages debug pages, bound to localhost only. */
@@ -60,6 +69,7 @@ export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
   otlpGrpc: 4317,
   otlpHttp: 4318,
   firehose: 4433,
+  firehoseLogs: 4434,
   health: 13133,
   zpages: 55679,
   metrics: 8888,
@@ -68,7 +78,7 @@ export const COLLECTOR_PORTS: Readonly<CollectorPorts> = {
 /** Path the health check answers on (`health` port). */
 export const COLLECTOR_HEALTH_PATH = "/health";
 /** OTLP/HTTP paths the HTTPS front must forward to the `otlpHttp` port. */
-export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/metrics"] as const;
+export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/metrics", "/v1/logs"] as const;
 /** Path the Firehose destination URL ends with; the front forwards it to the `firehose` port (the receiver ignores paths). */
 export const FIREHOSE_PATH = "/firehose";
 
@@ -89,6 +99,10 @@ export interface CollectorConfigOptions {
   readonly metricsWriteUrl?: string;
   /** OTLP/gRPC `host:port` of the trace store (plaintext, on the host's private network). Default: `defaultStoreEndpoints(storage)`. */
   readonly traceEndpoint?: string;
+  /** Base URL of the log store (VictoriaLogs). Default: `http://victorialogs:9428`. */
+  readonly logsUrl?: string;
+  /** Lambda prices for the cost metric built from REPORT lines. Default: LAMBDA_PRICE_DEFAULTS (AWS's public prices). */
+  readonly lambdaPrices?: LambdaPrices;
   /**
    * Share of ordinary traces kept by tail sampling, 0–100. Default: 100, which keeps every trace and leaves
    * tail sampling out: then an acknowledged span is on disk before the client hears back, and a crash loses
@@ -125,6 +139,8 @@ export function resolveCollectorOptions(options: CollectorConfigOptions): Resolv
   const resolved: Resolved = {
     ...COLLECTOR_DEFAULTS,
     fileStorageDir: COLLECTOR_FILE_STORAGE_DIR,
+    logsUrl: DEFAULT_LOGS_URL,
+    lambdaPrices: {},
     ...defaultStoreEndpoints(options.storage),
     ...withoutUndefined(options),
     storage: options.storage,
@@ -187,6 +203,7 @@ function validate(o: Resolved): string[] {
       `bindAddress: "${o.bindAddress}" must be an IP address (0.0.0.0 in a container, 127.0.0.1 locally)`,
     );
   }
+  problems.push(...validateLogsOptions({ logsUrl: o.logsUrl, prices: o.lambdaPrices }));
   const seen = new Map<number, string>();
   for (const [name, port] of Object.entries(o.ports)) {
     if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) {
@@ -270,183 +287,193 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   // The collector pushes its own metrics through its authenticated OTLP port, like any client.
   const selfAddress = o.bindAddress === "0.0.0.0" || o.bindAddress === "::" ? "127.0.0.1" : o.bindAddress;
   const auth = { authenticator: "bearertokenauth/otlp" };
+  const logs = logsConfigPieces({
+    logsUrl: o.logsUrl,
+    firehoseLogsEndpoint: bind(o.ports.firehoseLogs),
+    firehoseAccessKeyEnv: COLLECTOR_SECRET_ENV.firehoseAccessKey,
+    metricsWriteUrl: o.metricsWriteUrl,
+    prices: o.lambdaPrices,
+  });
 
-  return {
-    extensions: {
-      health_check: { endpoint: bind(o.ports.health), path: COLLECTOR_HEALTH_PATH },
-      zpages: { endpoint: local(o.ports.zpages) },
-      "bearertokenauth/otlp": { scheme: "Bearer", token: env(COLLECTOR_SECRET_ENV.otlpToken) },
-      // Never started (not in service.extensions), only validated: the Firehose receiver accepts
-      // anyone when its access key is empty, so an unset variable must stop the collector instead.
-      "bearertokenauth/firehose_key_required": { token: env(COLLECTOR_SECRET_ENV.firehoseAccessKey) },
-      file_storage: {
-        directory: o.fileStorageDir,
-        create_directory: true,
-        compaction: { on_start: true, on_rebound: true, directory: o.fileStorageDir },
-      },
-      awscloudwatchmetricstreams_encoding: { format: METRIC_STREAM_OUTPUT_FORMAT },
-    },
-    receivers: {
-      otlp: {
-        protocols: {
-          grpc: { endpoint: bind(o.ports.otlpGrpc), auth },
-          http: { endpoint: bind(o.ports.otlpHttp), auth },
+  return mergeLogsConfig(
+    {
+      extensions: {
+        health_check: { endpoint: bind(o.ports.health), path: COLLECTOR_HEALTH_PATH },
+        zpages: { endpoint: local(o.ports.zpages) },
+        "bearertokenauth/otlp": { scheme: "Bearer", token: env(COLLECTOR_SECRET_ENV.otlpToken) },
+        // Never started (not in service.extensions), only validated: the Firehose receiver accepts
+        // anyone when its access key is empty, so an unset variable must stop the collector instead.
+        "bearertokenauth/firehose_key_required": { token: env(COLLECTOR_SECRET_ENV.firehoseAccessKey) },
+        file_storage: {
+          directory: o.fileStorageDir,
+          create_directory: true,
+          compaction: { on_start: true, on_rebound: true, directory: o.fileStorageDir },
         },
+        awscloudwatchmetricstreams_encoding: { format: METRIC_STREAM_OUTPUT_FORMAT },
       },
-      awsfirehose: {
-        endpoint: bind(o.ports.firehose),
-        encoding: "awscloudwatchmetricstreams_encoding",
-        access_key: env(COLLECTOR_SECRET_ENV.firehoseAccessKey),
-      },
-    },
-    processors: {
-      memory_limiter: { check_interval: "1s", limit_percentage: 80, spike_limit_percentage: 25 },
-      batch: { timeout: "1s", send_batch_size: 1024 },
-      ...(o.samplingPercent < 100 ? { tail_sampling: tailSampling(o) } : {}),
-      "transform/cloudwatch": CLOUDWATCH_TRANSFORM,
-    },
-    connectors: {
-      // Fed with every span before sampling, so request/error/duration rates are not skewed by it.
-      spanmetrics: {
-        namespace: "traces.span.metrics",
-        histogram: {
-          unit: "ms",
-          explicit: {
-            buckets: [
-              "5ms",
-              "10ms",
-              "25ms",
-              "50ms",
-              "100ms",
-              "250ms",
-              "500ms",
-              "1s",
-              "2500ms",
-              "5s",
-              "10s",
-              "30s",
-            ],
+      receivers: {
+        otlp: {
+          protocols: {
+            grpc: { endpoint: bind(o.ports.otlpGrpc), auth },
+            http: { endpoint: bind(o.ports.otlpHttp), auth },
           },
         },
-        dimensions: [
-          { name: "faas.name" },
-          { name: "faas.trigger" },
-          { name: "faas.coldstart" },
-          { name: "cloud.region" },
+        awsfirehose: {
+          endpoint: bind(o.ports.firehose),
+          encoding: "awscloudwatchmetricstreams_encoding",
+          access_key: env(COLLECTOR_SECRET_ENV.firehoseAccessKey),
+        },
+      },
+      processors: {
+        memory_limiter: { check_interval: "1s", limit_percentage: 80, spike_limit_percentage: 25 },
+        batch: { timeout: "1s", send_batch_size: 1024 },
+        ...(o.samplingPercent < 100 ? { tail_sampling: tailSampling(o) } : {}),
+        "transform/cloudwatch": CLOUDWATCH_TRANSFORM,
+      },
+      connectors: {
+        // Fed with every span before sampling, so request/error/duration rates are not skewed by it.
+        spanmetrics: {
+          namespace: "traces.span.metrics",
+          histogram: {
+            unit: "ms",
+            explicit: {
+              buckets: [
+                "5ms",
+                "10ms",
+                "25ms",
+                "50ms",
+                "100ms",
+                "250ms",
+                "500ms",
+                "1s",
+                "2500ms",
+                "5s",
+                "10s",
+                "30s",
+              ],
+            },
+          },
+          dimensions: [
+            { name: "faas.name" },
+            { name: "faas.trigger" },
+            { name: "faas.coldstart" },
+            { name: "cloud.region" },
+          ],
+          exemplars: { enabled: true },
+          metrics_flush_interval: "15s",
+        },
+      },
+      exporters: {
+        "otlp_grpc/traces": {
+          endpoint: o.traceEndpoint,
+          tls: { insecure: true },
+          // On disk, so queued traces survive a collector restart; retried without a deadline, so a
+          // store outage of any length loses nothing as long as the queue has room. Batching happens here,
+          // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
+          sending_queue: {
+            enabled: true,
+            storage: "file_storage",
+            sizer: "items",
+            queue_size: 500000,
+            num_consumers: 4,
+            batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
+          },
+          retry_on_failure: {
+            enabled: true,
+            initial_interval: "5s",
+            max_interval: "60s",
+            max_elapsed_time: "0s",
+          },
+        },
+        // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose as
+        // a non-200 answer well inside the 30 s an API Gateway front allows, and Firehose retries, then
+        // backs up to S3. (This exporter marks every final failure permanent, so the answer is 400, not
+        // 503; Firehose retries both.) The timeout bounds the whole call, retries included.
+        "prometheusremotewrite/cloudwatch": {
+          endpoint: o.metricsWriteUrl,
+          timeout: "10s",
+          remote_write_queue: { enabled: false },
+          retry_on_failure: {
+            enabled: true,
+            initial_interval: "1s",
+            max_interval: "4s",
+            max_elapsed_time: "8s",
+          },
+          add_metric_suffixes: false,
+          target_info: { enabled: false },
+        },
+        // Span metrics, the collector's own metrics and OTLP metrics from functions: ordinary
+        // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
+        "prometheusremotewrite/otel": {
+          endpoint: o.metricsWriteUrl,
+          timeout: "10s",
+          remote_write_queue: { enabled: true, queue_size: 10000 },
+          retry_on_failure: {
+            enabled: true,
+            initial_interval: "5s",
+            max_interval: "30s",
+            max_elapsed_time: "300s",
+          },
+        },
+      },
+      service: {
+        extensions: [
+          "health_check",
+          "zpages",
+          "bearertokenauth/otlp",
+          "file_storage",
+          "awscloudwatchmetricstreams_encoding",
         ],
-        exemplars: { enabled: true },
-        metrics_flush_interval: "15s",
-      },
-    },
-    exporters: {
-      "otlp_grpc/traces": {
-        endpoint: o.traceEndpoint,
-        tls: { insecure: true },
-        // On disk, so queued traces survive a collector restart; retried without a deadline, so a
-        // store outage of any length loses nothing as long as the queue has room. Batching happens here,
-        // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
-        sending_queue: {
-          enabled: true,
-          storage: "file_storage",
-          sizer: "items",
-          queue_size: 500000,
-          num_consumers: 4,
-          batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
+        pipelines: {
+          traces: {
+            receivers: ["otlp"],
+            // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
+            processors: o.samplingPercent < 100 ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
+            exporters: ["otlp_grpc/traces"],
+          },
+          "traces/spanmetrics": {
+            receivers: ["otlp"],
+            processors: ["memory_limiter"],
+            exporters: ["spanmetrics"],
+          },
+          "metrics/cloudwatch": {
+            receivers: ["awsfirehose"],
+            processors: ["memory_limiter", "transform/cloudwatch"],
+            exporters: ["prometheusremotewrite/cloudwatch"],
+          },
+          "metrics/otel": {
+            receivers: ["otlp", "spanmetrics"],
+            processors: ["memory_limiter", "batch"],
+            exporters: ["prometheusremotewrite/otel"],
+          },
         },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "5s",
-          max_interval: "60s",
-          max_elapsed_time: "0s",
-        },
-      },
-      // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose as
-      // a non-200 answer well inside the 30 s an API Gateway front allows, and Firehose retries, then
-      // backs up to S3. (This exporter marks every final failure permanent, so the answer is 400, not
-      // 503; Firehose retries both.) The timeout bounds the whole call, retries included.
-      "prometheusremotewrite/cloudwatch": {
-        endpoint: o.metricsWriteUrl,
-        timeout: "10s",
-        remote_write_queue: { enabled: false },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "1s",
-          max_interval: "4s",
-          max_elapsed_time: "8s",
-        },
-        add_metric_suffixes: false,
-        target_info: { enabled: false },
-      },
-      // Span metrics, the collector's own metrics and OTLP metrics from functions: ordinary
-      // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
-      "prometheusremotewrite/otel": {
-        endpoint: o.metricsWriteUrl,
-        timeout: "10s",
-        remote_write_queue: { enabled: true, queue_size: 10000 },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "5s",
-          max_interval: "30s",
-          max_elapsed_time: "300s",
-        },
-      },
-    },
-    service: {
-      extensions: [
-        "health_check",
-        "zpages",
-        "bearertokenauth/otlp",
-        "file_storage",
-        "awscloudwatchmetricstreams_encoding",
-      ],
-      pipelines: {
-        traces: {
-          receivers: ["otlp"],
-          // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
-          processors: o.samplingPercent < 100 ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
-          exporters: ["otlp_grpc/traces"],
-        },
-        "traces/spanmetrics": {
-          receivers: ["otlp"],
-          processors: ["memory_limiter"],
-          exporters: ["spanmetrics"],
-        },
-        "metrics/cloudwatch": {
-          receivers: ["awsfirehose"],
-          processors: ["memory_limiter", "transform/cloudwatch"],
-          exporters: ["prometheusremotewrite/cloudwatch"],
-        },
-        "metrics/otel": {
-          receivers: ["otlp", "spanmetrics"],
-          processors: ["memory_limiter", "batch"],
-          exporters: ["prometheusremotewrite/otel"],
-        },
-      },
-      telemetry: {
-        // A fixed service.name gives the pipeline-health dashboard one stable job label, whichever image runs.
-        resource: { "service.name": "firefly-gateway" },
-        logs: { level: "info" },
-        metrics: {
-          level: "normal",
-          readers: [
-            {
-              periodic: {
-                interval: 15000,
-                exporter: {
-                  otlp: {
-                    protocol: "http/protobuf",
-                    endpoint: `http://${selfAddress}:${o.ports.otlpHttp}/v1/metrics`,
-                    headers: [
-                      { name: "authorization", value: `Bearer ${env(COLLECTOR_SECRET_ENV.otlpToken)}` },
-                    ],
+        telemetry: {
+          // A fixed service.name gives the pipeline-health dashboard one stable job label, whichever image runs.
+          resource: { "service.name": "firefly-gateway" },
+          logs: { level: "info" },
+          metrics: {
+            level: "normal",
+            readers: [
+              {
+                periodic: {
+                  interval: 15000,
+                  exporter: {
+                    otlp: {
+                      protocol: "http/protobuf",
+                      endpoint: `http://${selfAddress}:${o.ports.otlpHttp}/v1/metrics`,
+                      headers: [
+                        { name: "authorization", value: `Bearer ${env(COLLECTOR_SECRET_ENV.otlpToken)}` },
+                      ],
+                    },
                   },
                 },
               },
-            },
-            { pull: { exporter: { prometheus: { host: "127.0.0.1", port: o.ports.metrics } } } },
-          ],
+              { pull: { exporter: { prometheus: { host: "127.0.0.1", port: o.ports.metrics } } } },
+            ],
+          },
         },
       },
     },
-  };
+    logs,
+  );
 }
