@@ -118,10 +118,10 @@ describe("pipeline: CloudWatch Logs via Firehose → log store and REPORT metric
     );
 
     // Five log lines (the control probe is not one), each with the function name and its request id.
-    const rows = await waitForLogs(local.logs.url, `${LOG_FIELDS.functionName}:"${fn}"`, 5);
+    const rows = await waitForLogs(local.logs.url, `${LOG_FIELDS.functionName}:="${fn}"`, 5);
     assert.equal(rows.length, 5, JSON.stringify(rows));
     for (const row of rows) assert.ok(ids.includes(row[LOG_FIELDS.requestId]), JSON.stringify(row));
-    const timeout = await logsQuery(local.logs.url, `${LOG_FIELDS.functionName}:"${fn}" "Task timed out"`);
+    const timeout = await logsQuery(local.logs.url, `${LOG_FIELDS.functionName}:="${fn}" "Task timed out"`);
     assert.equal(timeout.length, 1);
     assert.equal(timeout[0][LOG_FIELDS.requestId], ids[1]);
     assert.equal(timeout[0][LOG_FIELDS.platform], "timeout");
@@ -195,7 +195,7 @@ describe("pipeline: CloudWatch Logs via Firehose → log store and REPORT metric
       assert.equal(result.status, 401, JSON.stringify(result.body));
     }
     await new Promise((r) => setTimeout(r, 2000));
-    assert.deepEqual(await logsQuery(local.logs.url, `${LOG_FIELDS.functionName}:"${fn}"`), []);
+    assert.deepEqual(await logsQuery(local.logs.url, `${LOG_FIELDS.functionName}:="${fn}"`), []);
   });
 });
 
@@ -275,6 +275,6 @@ describe("pipeline: OTLP logs → log store", function () {
     assert.equal(await post({}, body), 401);
     assert.equal(await post({ authorization: "Bearer wrong" }, body), 401);
     await new Promise((r) => setTimeout(r, 2000));
-    assert.deepEqual(await logsQuery(local.logs.url, `${LOG_FIELDS.functionName}:"${fn}"`), []);
+    assert.deepEqual(await logsQuery(local.logs.url, `${LOG_FIELDS.functionName}:="${fn}"`), []);
   });
 });
