@@ -22,6 +22,8 @@ import {
   FIREHOSE_PATH,
   OTLP_HTTP_PATHS,
 } from "./shipping/collectorConfig";
+import { LOG_STORE_URL, logStoreService } from "./shipping/logStore";
+import { FIREHOSE_LOGS_PATH } from "./shipping/logsConfig";
 import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
 
@@ -95,6 +97,7 @@ export function collectorRoutes(): HttpRoute[] {
   return [
     ...OTLP_HTTP_PATHS.map((path) => ({ path, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.otlpHttp })),
     { path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose },
+    { path: FIREHOSE_LOGS_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehoseLogs },
   ];
 }
 
@@ -110,6 +113,10 @@ interface Placed {
 export class ShippingPhase extends pulumi.ComponentResource {
   /** Public HTTPS URL Firehose delivers to (ends in `/firehose`), or undefined when the host has none. */
   public readonly firehoseUrl: pulumi.Output<string | undefined>;
+  /** Public HTTPS URL Firehose delivers CloudWatch Logs to (ends in `/firehose/logs`), or undefined when the host has none. */
+  public readonly firehoseLogsUrl: pulumi.Output<string | undefined>;
+  /** The log store's (VictoriaLogs) URL, as reachable from services on the same host. */
+  public readonly logsUrl: pulumi.Output<string>;
   /** Base URL the Lambda layer sends OTLP/HTTP to (`<base>/v1/traces`). */
   public readonly otlpEndpoint: pulumi.Output<string>;
   /** Prometheus-compatible query URL, as reachable from services on the same host. */
@@ -156,6 +163,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
 
     const services: ServiceSpec[] = [
       ...storageServices({ storage, databasePassword, readonlyPassword, sizeGb: args.storageSizeGb }),
+      logStoreService({ sizeGb: args.storageSizeGb }),
       collectorService({
         config: {
           storage,
@@ -173,6 +181,10 @@ export class ShippingPhase extends pulumi.ComponentResource {
     const none = pulumi.output<string | undefined>(undefined);
 
     this.firehoseUrl = placed.publicUrl ? placed.publicUrl.apply((u) => `${u}${FIREHOSE_PATH}`) : none;
+    this.firehoseLogsUrl = placed.publicUrl
+      ? placed.publicUrl.apply((u) => `${u}${FIREHOSE_LOGS_PATH}`)
+      : none;
+    this.logsUrl = pulumi.output(LOG_STORE_URL);
     this.otlpEndpoint = placed.publicUrl ?? placed.fallbackOtlp ?? pulumi.output("");
     this.prometheusUrl = pulumi.output(endpoints.prometheusUrl);
     this.jaegerUrl = pulumi.output(endpoints.jaegerUrl);
@@ -190,6 +202,8 @@ export class ShippingPhase extends pulumi.ComponentResource {
     this.registerOutputs({
       firehoseUrl: this.firehoseUrl,
       otlpEndpoint: this.otlpEndpoint,
+      firehoseLogsUrl: this.firehoseLogsUrl,
+      logsUrl: this.logsUrl,
       prometheusUrl: this.prometheusUrl,
       jaegerUrl: this.jaegerUrl,
       otlpToken: this.otlpToken,
