@@ -117,6 +117,8 @@ const alertsSchema = z.strictObject({
   errorRatePercent: z.number().gt(0).max(100).optional(),
   coldStartRatePercent: z.number().gt(0).max(100).optional(),
   durationTimeoutRatio: z.number().gt(0).max(1).optional(),
+  memoryUsedShare: z.number().gt(0).max(1).optional(),
+  timeoutRatePercent: z.number().gt(0).max(100).optional(),
 });
 
 const smtpSchema = z.strictObject({
@@ -260,7 +262,7 @@ export const SETTINGS = {
       durationTimeoutRatio: "0.8",
     },
     description:
-      "Alerting: {emails (contact point), errorRatePercent, coldStartRatePercent, durationTimeoutRatio}.",
+      "Alerting: {emails (contact point), errorRatePercent, coldStartRatePercent, durationTimeoutRatio, memoryUsedShare, timeoutRatePercent}.",
   },
   smtp: {
     schema: smtpSchema,
