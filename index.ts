@@ -48,6 +48,8 @@ const firefly = new Firefly("firefly", {
   kubernetes: config.kubernetes,
   functions: config.functions,
   metrics: config.metrics,
+  logs: config.logs,
+  logsForwardAll: config.logsForwardAll,
   metricNames: config.metricNames,
   instrumentation: config.instrumentation,
   flushTimeoutMs: config.flushTimeoutMs,

@@ -185,6 +185,20 @@ export const SETTINGS = {
     description:
       "Stream CloudWatch AWS/Lambda metrics through a Metric Stream and Firehose. Needs a public HTTPS endpoint.",
   },
+  logs: {
+    schema: z.boolean(),
+    kind: "boolean",
+    default: false,
+    description:
+      "Forward the functions' CloudWatch Logs (Lambda's REPORT, timeout and crash lines) through Firehose: memory, cost and outcome per invocation. Needs a public HTTPS endpoint.",
+  },
+  logsForwardAll: {
+    schema: z.boolean(),
+    kind: "boolean",
+    default: false,
+    description:
+      "With logs on, forward every log line, not only Lambda's own (for functions without the layer).",
+  },
   metricNames: {
     schema: z.array(z.enum(LAMBDA_METRIC_NAMES)).min(1),
     kind: "array",
@@ -316,6 +330,8 @@ export interface FireflyConfig {
   storage: Storage;
   functions: string[];
   metrics: boolean;
+  logs: boolean;
+  logsForwardAll: boolean;
   metricNames: string[];
   instrumentation: InstrumentationMode;
   flushTimeoutMs: number;
@@ -555,17 +571,19 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
 /** Rules that involve more than one setting. */
 function crossChecks(config: FireflyConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.metrics && !publicHttpsEndpoint(config.host, config).available) {
-    const fix =
-      config.host === Host.Kubernetes
-        ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or set firefly:kubernetes.publicUrl`
-        : `${setCommand("firefly:docker.publicUrl", "https://ingest.example.com", { path: true })}  (a reverse proxy or tunnel with a trusted certificate on 443), or pulumi config set firefly:host ec2`;
-    problems.push({
-      key: "firefly:metrics",
-      value: "true",
-      message: `needs a public HTTPS endpoint on port 443 (Firehose delivers nowhere else), and host ${config.host} has none configured`,
-      fix: `${fix}; or pulumi config set firefly:metrics false`,
-    });
+  for (const key of ["metrics", "logs"] as const) {
+    if (config[key] && !publicHttpsEndpoint(config.host, config).available) {
+      const fix =
+        config.host === Host.Kubernetes
+          ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or set firefly:kubernetes.publicUrl`
+          : `${setCommand("firefly:docker.publicUrl", "https://ingest.example.com", { path: true })}  (a reverse proxy or tunnel with a trusted certificate on 443), or pulumi config set firefly:host ec2`;
+      problems.push({
+        key: `firefly:${key}`,
+        value: "true",
+        message: `needs a public HTTPS endpoint on port 443 (Firehose delivers nowhere else), and host ${config.host} has none configured`,
+        fix: `${fix}; or pulumi config set firefly:${key} false`,
+      });
+    }
   }
   const seen = new Map<string, string>();
   config.functions.forEach((f, i) => {

@@ -37,6 +37,10 @@ export interface FireflyArgs {
   readonly functions?: string[];
   /** Stream CloudWatch AWS/Lambda metrics through a Metric Stream and Firehose (needs a public HTTPS endpoint). Default: false. */
   readonly metrics?: boolean;
+  /** Forward the functions' CloudWatch Logs (Lambda's REPORT, timeout and crash lines) through Firehose to the log store and REPORT metrics (needs a public HTTPS endpoint). Default: false. */
+  readonly logs?: boolean;
+  /** With `logs`, forward every log line, not only Lambda's own (for functions without the layer). Default: false. */
+  readonly logsForwardAll?: boolean;
   /** AWS/Lambda metric names the stream includes. Default: Invocations, Errors, Throttles, Duration, ConcurrentExecutions. */
   readonly metricNames?: string[];
   /** How instrumented functions load the layer. Default: `handler` (handler redirection). */
@@ -194,7 +198,10 @@ export class Firefly extends pulumi.ComponentResource {
         otlpEndpoint: shipping.otlpEndpoint,
         otlpToken: shipping.otlpToken,
         firehoseUrl: args.metrics ? required(shipping.firehoseUrl) : undefined,
-        firehoseAccessKey: args.metrics ? shipping.firehoseAccessKey : undefined,
+        firehoseAccessKey: args.metrics || args.logs ? shipping.firehoseAccessKey : undefined,
+        firehoseLogsUrl: args.logs ? required(shipping.firehoseLogsUrl) : undefined,
+        logs: args.logs,
+        logsForwardAll: args.logsForwardAll,
         functions: args.functions,
         metrics: args.metrics,
         metricNames: args.metricNames,
