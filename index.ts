@@ -54,6 +54,7 @@ const firefly = new Firefly("firefly", {
   instrumentation: config.instrumentation,
   flushTimeoutMs: config.flushTimeoutMs,
   sampling: config.sampling,
+  lambdaPrices: config.lambdaPrices,
   alerts: config.alerts,
   smtp: config.smtp && { ...config.smtp, password: secret("smtpPassword") },
   grafanaAdminPassword: secret("grafanaAdminPassword"),

@@ -112,6 +112,12 @@ const samplingSchema = z.strictObject({
   slowMs: z.number().int().min(1).optional(),
 });
 
+const lambdaPricesSchema = z.strictObject({
+  x86PerGbSecond: z.number().min(0).optional(),
+  arm64PerGbSecond: z.number().min(0).optional(),
+  perRequest: z.number().min(0).optional(),
+});
+
 const alertsSchema = z.strictObject({
   emails: z.array(z.email()).optional(),
   errorRatePercent: z.number().gt(0).max(100).optional(),
@@ -227,6 +233,13 @@ export const SETTINGS = {
     description:
       "Tail sampling at the gateway: {percent: share of ordinary traces kept (default 100: keep all, crash-safe), slowMs: traces slower than this are always kept (default 1000)}. Errors are always kept.",
   },
+  lambdaPrices: {
+    schema: lambdaPricesSchema,
+    kind: "object",
+    fields: { x86PerGbSecond: "0.0000166667", arm64PerGbSecond: "0.0000133334", perRequest: "0.0000002" },
+    description:
+      "Lambda prices (USD) for the cost built from REPORT lines: {x86PerGbSecond (default 0.0000166667), arm64PerGbSecond (default 0.0000133334), perRequest (default 0.0000002)}, AWS's public on-demand prices.",
+  },
   docker: {
     schema: dockerSchema,
     kind: "object",
@@ -336,6 +349,7 @@ export interface FireflyConfig {
   instrumentation: InstrumentationMode;
   flushTimeoutMs: number;
   sampling: z.infer<typeof samplingSchema>;
+  lambdaPrices: z.infer<typeof lambdaPricesSchema>;
   docker: z.infer<typeof dockerSchema>;
   ec2: z.infer<typeof ec2Schema>;
   kubernetes: z.infer<typeof kubernetesSchema>;

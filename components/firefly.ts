@@ -1,6 +1,7 @@
 // Firefly: the whole pipeline in one component. Shipping (collector + storage) goes on the chosen host
 // first, Grafana lands beside it, and the emit side points the Lambda layer and the Firehose stream at
 // the collector's public endpoints. Each phase is also usable alone; this only wires them together.
+
 import * as pulumi from "@pulumi/pulumi";
 import {
   ConfigError,
@@ -12,6 +13,7 @@ import {
 import { EmitPhase } from "./emit";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
+import type { LambdaPrices } from "./shipping/logsConfig";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
 
 /** Tail sampling at the gateway. Errors are always kept. */
@@ -49,6 +51,8 @@ export interface FireflyArgs {
   readonly flushTimeoutMs?: number;
   /** Tail sampling at the gateway. Default: keep every trace. Below 100%, errors and traces over `slowMs` are still kept. */
   readonly sampling?: Sampling;
+  /** Lambda prices for the cost built from REPORT lines. Default: AWS's public on-demand prices (x86_64 $0.0000166667 and arm64 $0.0000133334 per GB-second, $0.0000002 per request). */
+  readonly lambdaPrices?: LambdaPrices;
   /** Alert thresholds and email contact point. Default: the thresholds in `Alerts`, no contact point. */
   readonly alerts?: Alerts;
   /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
@@ -154,6 +158,7 @@ export class Firefly extends pulumi.ComponentResource {
         storage,
         samplingPercent: args.sampling?.percent,
         slowTraceMs: args.sampling?.slowMs,
+        lambdaPrices: args.lambdaPrices,
         otlpToken: args.otlpToken,
         firehoseAccessKey: args.firehoseAccessKey,
         databasePassword: args.databasePassword,

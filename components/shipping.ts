@@ -23,7 +23,7 @@ import {
   OTLP_HTTP_PATHS,
 } from "./shipping/collectorConfig";
 import { LOG_STORE_URL, logStoreService } from "./shipping/logStore";
-import { FIREHOSE_LOGS_PATH } from "./shipping/logsConfig";
+import { FIREHOSE_LOGS_PATH, type LambdaPrices } from "./shipping/logsConfig";
 import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
 import { type DockerHost, type Ec2Host, Host, type KubernetesHost, Storage } from "./types";
 
@@ -42,6 +42,8 @@ export interface ShippingPhaseArgs {
   readonly samplingPercent?: number;
   /** Traces at least this long (ms) are always kept. Default: 1000. */
   readonly slowTraceMs?: number;
+  /** Lambda prices for the cost built from REPORT lines. Default: LAMBDA_PRICE_DEFAULTS (AWS's public prices). */
+  readonly lambdaPrices?: LambdaPrices;
   /** Collector image to run instead of the official contrib image (e.g. one built from collector/). Default: none. */
   readonly collectorImage?: string;
   /** Bearer token the Lambda layer presents to the collector. Default: generated once (40 characters) and kept. */
@@ -169,6 +171,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
           storage,
           samplingPercent: args.samplingPercent ?? COLLECTOR_DEFAULTS.samplingPercent,
           slowTraceMs: args.slowTraceMs ?? COLLECTOR_DEFAULTS.slowTraceMs,
+          lambdaPrices: args.lambdaPrices,
         },
         otlpToken,
         firehoseAccessKey,
