@@ -42,6 +42,8 @@ export interface ShippingPhaseArgs {
   readonly samplingPercent?: number;
   /** Traces at least this long (ms) are always kept. Default: 1000. */
   readonly slowTraceMs?: number;
+  /** Days the log store keeps logs. Default: 30. */
+  readonly logRetentionDays?: number;
   /** Lambda prices for the cost built from REPORT lines. Default: LAMBDA_PRICE_DEFAULTS (AWS's public prices). */
   readonly lambdaPrices?: LambdaPrices;
   /** Collector image to run instead of the official contrib image (e.g. one built from collector/). Default: none. */
@@ -77,6 +79,10 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
     !(Number.isInteger(args.storageSizeGb) && args.storageSizeGb >= 1)
   ) {
     problems.push(`storageSizeGb: ${args.storageSizeGb} must be a whole number of GiB ≥ 1`);
+  }
+  const r = args.logRetentionDays;
+  if (r !== undefined && !(Number.isInteger(r) && r >= 1)) {
+    problems.push(`logRetentionDays: ${r} must be a whole number of days ≥ 1`);
   }
   for (const key of ["otlpToken", "firehoseAccessKey", "databasePassword"] as const) {
     const v = args[key];
@@ -165,7 +171,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
 
     const services: ServiceSpec[] = [
       ...storageServices({ storage, databasePassword, readonlyPassword, sizeGb: args.storageSizeGb }),
-      logStoreService({ sizeGb: args.storageSizeGb }),
+      logStoreService({ sizeGb: args.storageSizeGb, retentionDays: args.logRetentionDays }),
       collectorService({
         config: {
           storage,
