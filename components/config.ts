@@ -139,11 +139,19 @@ const samplingSchema = z.strictObject({
   slowMs: z.number().int().min(1).optional(),
 });
 
+const lambdaPricesSchema = z.strictObject({
+  x86PerGbSecond: z.number().min(0).optional(),
+  arm64PerGbSecond: z.number().min(0).optional(),
+  perRequest: z.number().min(0).optional(),
+});
+
 const alertsSchema = z.strictObject({
   emails: z.array(z.email()).optional(),
   errorRatePercent: z.number().gt(0).max(100).optional(),
   coldStartRatePercent: z.number().gt(0).max(100).optional(),
   durationTimeoutRatio: z.number().gt(0).max(1).optional(),
+  memoryUsedShare: z.number().gt(0).max(1).optional(),
+  timeoutRatePercent: z.number().gt(0).max(100).optional(),
 });
 
 const smtpSchema = z.strictObject({
@@ -210,6 +218,20 @@ export const SETTINGS = {
     description:
       "Stream CloudWatch AWS/Lambda metrics through a Metric Stream and Firehose. Needs a public HTTPS endpoint.",
   },
+  logs: {
+    schema: z.boolean(),
+    kind: "boolean",
+    default: false,
+    description:
+      "Forward the functions' CloudWatch Logs (Lambda's REPORT, timeout and crash lines) through Firehose: memory, cost and outcome per invocation. Needs a public HTTPS endpoint.",
+  },
+  logsForwardAll: {
+    schema: z.boolean(),
+    kind: "boolean",
+    default: false,
+    description:
+      "With logs on, forward every log line, not only Lambda's own (for functions without the layer).",
+  },
   metricNames: {
     schema: z.array(z.enum(LAMBDA_METRIC_NAMES)).min(1),
     kind: "array",
@@ -244,6 +266,13 @@ export const SETTINGS = {
     fields: { percent: "10", slowMs: "1000" },
     description:
       "Tail sampling at the gateway: {percent: share of ordinary traces kept (default 100: keep all, crash-safe), slowMs: traces slower than this are always kept (default 1000)}. Errors are always kept.",
+  },
+  lambdaPrices: {
+    schema: lambdaPricesSchema,
+    kind: "object",
+    fields: { x86PerGbSecond: "0.0000166667", arm64PerGbSecond: "0.0000133334", perRequest: "0.0000002" },
+    description:
+      "Lambda prices (USD) for the cost built from REPORT lines: {x86PerGbSecond (default 0.0000166667), arm64PerGbSecond (default 0.0000133334), perRequest (default 0.0000002)}, AWS's public on-demand prices.",
   },
   docker: {
     schema: dockerSchema,
@@ -299,7 +328,7 @@ export const SETTINGS = {
       durationTimeoutRatio: "0.8",
     },
     description:
-      "Alerting: {emails (contact point), errorRatePercent, coldStartRatePercent, durationTimeoutRatio}.",
+      "Alerting: {emails (contact point), errorRatePercent, coldStartRatePercent, durationTimeoutRatio, memoryUsedShare, timeoutRatePercent}.",
   },
   smtp: {
     schema: smtpSchema,
@@ -382,11 +411,14 @@ export interface FireflyConfig {
   storage: Storage;
   functions: string[];
   metrics: boolean;
+  logs: boolean;
+  logsForwardAll: boolean;
   metricNames: string[];
   instrumentation: InstrumentationMode;
   privateEndpoint: boolean;
   flushTimeoutMs: number;
   sampling: z.infer<typeof samplingSchema>;
+  lambdaPrices: z.infer<typeof lambdaPricesSchema>;
   docker: z.infer<typeof dockerSchema>;
   ec2: z.infer<typeof ec2Schema>;
   kubernetes: z.infer<typeof kubernetesSchema>;
@@ -633,17 +665,19 @@ export function validateConfig(raw: RawConfig): FireflyConfig {
 /** Rules that involve more than one setting. */
 function crossChecks(config: FireflyConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [...ingestProblems(config)];
-  if (config.metrics && !publicHttpsEndpoint(config.host, config).available) {
-    const fix =
-      config.host === Host.Kubernetes
-        ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or set firefly:kubernetes.publicUrl`
-        : `${setCommand("firefly:docker.publicUrl", "https://ingest.example.com", { path: true })}  (a reverse proxy or tunnel with a trusted certificate on 443), or pulumi config set firefly:host ec2`;
-    problems.push({
-      key: "firefly:metrics",
-      value: "true",
-      message: `needs a public HTTPS endpoint on port 443 (Firehose delivers nowhere else), and host ${config.host} has none configured`,
-      fix: `${fix}; or pulumi config set firefly:metrics false`,
-    });
+  for (const key of ["metrics", "logs"] as const) {
+    if (config[key] && !publicHttpsEndpoint(config.host, config).available) {
+      const fix =
+        config.host === Host.Kubernetes
+          ? `${setCommand("firefly:kubernetes.ingressHost", "ingest.example.com", { path: true })}  (an Ingress with TLS), or set firefly:kubernetes.publicUrl`
+          : `${setCommand("firefly:docker.publicUrl", "https://ingest.example.com", { path: true })}  (a reverse proxy or tunnel with a trusted certificate on 443), or pulumi config set firefly:host ec2`;
+      problems.push({
+        key: `firefly:${key}`,
+        value: "true",
+        message: `needs a public HTTPS endpoint on port 443 (Firehose delivers nowhere else), and host ${config.host} has none configured`,
+        fix: `${fix}; or pulumi config set firefly:${key} false`,
+      });
+    }
   }
   const seen = new Map<string, string>();
   config.functions.forEach((f, i) => {
@@ -847,7 +881,7 @@ function ingestProblems(config: FireflyConfig): ConfigProblem[] {
       : config.host === Host.Kubernetes
         ? config.kubernetes.publicUrl
         : undefined;
-  if (config.metrics && publicUrl) {
+  if ((config.metrics || config.logs) && publicUrl) {
     const firehose = firehoseUrlProblem(publicUrl);
     if (firehose)
       problems.push({

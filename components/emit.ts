@@ -14,6 +14,7 @@ import {
 import { InstrumentedFunction } from "./emit/existingFunction";
 import { validateInstrumentationOptions } from "./emit/instrument";
 import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer";
+import { createLogsDelivery, validateLogsDelivery } from "./emit/logs";
 import { validateMetricNames, validateMetricsDelivery } from "./emit/metrics";
 import { createMetricsDelivery } from "./emit/metricsDelivery";
 
@@ -27,6 +28,8 @@ export const EMIT_DEFAULTS = {
   instrumentation: InstrumentationMode.Handler,
   metrics: false,
   metricNames: DEFAULT_METRIC_NAMES,
+  logs: false,
+  logsForwardAll: false,
 };
 
 export interface EmitPhaseArgs {
@@ -48,6 +51,14 @@ export interface EmitPhaseArgs {
   readonly metrics?: boolean;
   /** AWS/Lambda metric names to stream (each costs per update). Default: Invocations, Errors, Throttles, Duration, ConcurrentExecutions. */
   readonly metricNames?: string[];
+  /** Forward the functions' CloudWatch Logs (Lambda's REPORT, timeout and crash lines) through Firehose to the collector. Default: false. */
+  readonly logs?: boolean;
+  /** Public HTTPS URL (port 443) of the collector's CloudWatch Logs route (`/firehose/logs`). Required when `logs` is on. Default: none. */
+  readonly firehoseLogsUrl?: pulumi.Input<string>;
+  /** Forward every log line, not only Lambda's platform lines (for functions without the layer). Default: false. */
+  readonly logsForwardAll?: boolean;
+  /** Names of functions declared in this program whose log groups to subscribe (existing `functions` are subscribed anyway). Default: none. */
+  readonly logFunctions?: pulumi.Input<string>[];
   /** How functions load the layer. Default: `handler` (handler redirection). */
   readonly instrumentation?: InstrumentationMode;
   /** `otlpEndpoint` is a private address that every instrumented function reaches through its VPC; without it such an address is refused. Default: false. */
@@ -172,6 +183,8 @@ export class EmitPhase extends pulumi.ComponentResource {
   public readonly deliveryStreamArn: pulumi.Output<string | undefined>;
   /** Name of the CloudWatch Metric Stream, when metrics are on. */
   public readonly metricStreamName: pulumi.Output<string | undefined>;
+  /** ARNs of the CloudWatch Logs Firehose streams (x86_64, arm64), when logs are on. */
+  public readonly logDeliveryStreamArns: pulumi.Output<string[]>;
 
   constructor(name: string, args: EmitPhaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("firefly:index:EmitPhase", name, {}, opts);
@@ -182,6 +195,12 @@ export class EmitPhase extends pulumi.ComponentResource {
     validateMetricsDelivery({
       metrics,
       firehoseUrl: args.firehoseUrl,
+      firehoseAccessKey: args.firehoseAccessKey,
+    });
+    const logs = args.logs ?? EMIT_DEFAULTS.logs;
+    validateLogsDelivery({
+      logs,
+      firehoseLogsUrl: args.firehoseLogsUrl,
       firehoseAccessKey: args.firehoseAccessKey,
     });
     const metricNames = validateMetricNames(args.metricNames ?? EMIT_DEFAULTS.metricNames);
@@ -239,7 +258,24 @@ export class EmitPhase extends pulumi.ComponentResource {
         )
       : undefined;
 
+    const logDelivery = logs
+      ? createLogsDelivery(
+          name,
+          {
+            firehoseLogsUrl: args.firehoseLogsUrl!,
+            firehoseAccessKey: args.firehoseAccessKey!,
+            forwardAll: args.logsForwardAll ?? EMIT_DEFAULTS.logsForwardAll,
+            functions: [
+              ...functions.map((fn, i) => ({ resourceName: resourceNames[i], functionName: fn })),
+              ...(args.logFunctions ?? []).map((fn, i) => ({ resourceName: `stack-${i}`, functionName: fn })),
+            ],
+          },
+          this,
+        )
+      : undefined;
+
     this.layerArn = layer.arn;
+    this.logDeliveryStreamArns = pulumi.all(logDelivery?.deliveryStreams.map((s) => s.arn) ?? []);
     this.deliveryStreamArn = pulumi.output(delivery?.deliveryStream.arn);
     this.metricStreamName = pulumi.output(delivery?.metricStream.name);
     this.registerOutputs({
@@ -248,6 +284,7 @@ export class EmitPhase extends pulumi.ComponentResource {
       skippedFunctions: this.skippedFunctions,
       deliveryStreamArn: this.deliveryStreamArn,
       metricStreamName: this.metricStreamName,
+      logDeliveryStreamArns: this.logDeliveryStreamArns,
     });
   }
 }

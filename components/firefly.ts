@@ -1,6 +1,7 @@
 // Firefly: the whole pipeline in one component. Shipping (collector + storage) goes on the chosen host
 // first, Grafana lands beside it, and the emit side points the Lambda layer and the Firehose stream at
 // the collector's public endpoints. Each phase is also usable alone; this only wires them together.
+
 import * as pulumi from "@pulumi/pulumi";
 import {
   ConfigError,
@@ -13,6 +14,7 @@ import { EmitPhase, refuseFunctionsFromOtherLanguages } from "./emit";
 import { hostProfile, settingsFor } from "./hosts/profiles";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
 import { ShippingPhase } from "./shipping";
+import type { LambdaPrices } from "./shipping/logsConfig";
 import { DEFAULT_STORAGE } from "./storageChoice";
 import {
   type DockerHost,
@@ -46,6 +48,10 @@ export interface FireflyArgs {
   readonly functions?: string[];
   /** Stream CloudWatch AWS/Lambda metrics through a Metric Stream and Firehose (needs a public HTTPS endpoint). Default: false. */
   readonly metrics?: boolean;
+  /** Forward the functions' CloudWatch Logs (Lambda's REPORT, timeout and crash lines) through Firehose to the log store and REPORT metrics (needs a public HTTPS endpoint). Default: false. */
+  readonly logs?: boolean;
+  /** With `logs`, forward every log line, not only Lambda's own (for functions without the layer). Default: false. */
+  readonly logsForwardAll?: boolean;
   /** AWS/Lambda metric names the stream includes. Default: Invocations, Errors, Throttles, Duration, ConcurrentExecutions. */
   readonly metricNames?: string[];
   /** How instrumented functions load the layer. Default: `handler` (handler redirection). */
@@ -59,6 +65,8 @@ export interface FireflyArgs {
   readonly flushTimeoutMs?: number;
   /** Tail sampling at the gateway. Default: keep every trace. Below 100%, errors and traces over `slowMs` are still kept. */
   readonly sampling?: Sampling;
+  /** Lambda prices for the cost built from REPORT lines. Default: AWS's public on-demand prices (x86_64 $0.0000166667 and arm64 $0.0000133334 per GB-second, $0.0000002 per request). */
+  readonly lambdaPrices?: LambdaPrices;
   /** Alert thresholds and email contact point. Default: the thresholds in `Alerts`, no contact point. */
   readonly alerts?: Alerts;
   /** Mail relay for alert emails. Required with `alerts.emails`. Default: none. */
@@ -169,11 +177,13 @@ export class Firefly extends pulumi.ComponentResource {
         storage,
         samplingPercent: args.sampling?.percent,
         slowTraceMs: args.sampling?.slowMs,
+        lambdaPrices: args.lambdaPrices,
         otlpToken: args.otlpToken,
         firehoseAccessKey: args.firehoseAccessKey,
         databasePassword: args.databasePassword,
         // The front forwards /firehose only when metrics flow through it.
         firehose: args.metrics ?? false,
+        firehoseLogs: args.logs ?? false,
         externalStorage: args.externalStorage,
         externalMetricsAuth: args.externalMetricsAuth,
         externalTracesAuth: args.externalTracesAuth,
@@ -217,7 +227,10 @@ export class Firefly extends pulumi.ComponentResource {
         otlpEndpoint: shipping.otlpEndpoint,
         otlpToken: shipping.otlpToken,
         firehoseUrl: args.metrics ? required(shipping.firehoseUrl) : undefined,
-        firehoseAccessKey: args.metrics ? shipping.firehoseAccessKey : undefined,
+        firehoseAccessKey: args.metrics || args.logs ? shipping.firehoseAccessKey : undefined,
+        firehoseLogsUrl: args.logs ? required(shipping.firehoseLogsUrl) : undefined,
+        logs: args.logs,
+        logsForwardAll: args.logsForwardAll,
         functions: args.functions,
         metrics: args.metrics,
         metricNames: args.metricNames,

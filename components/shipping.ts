@@ -10,6 +10,7 @@ import {
   COLLECTOR_PORTS,
   COLLECTOR_SERVICE,
   collectorRoutes,
+  FIREHOSE_LOGS_PATH,
   FIREHOSE_PATH,
 } from "./contracts/collector";
 import { hostProfile, hostProfiles } from "./hosts/profiles";
@@ -17,6 +18,8 @@ import { hostAdapter } from "./hosts/registry";
 import type { ServiceSpec } from "./hosts/spec";
 import { collectorService } from "./shipping/collector";
 import { COLLECTOR_DEFAULTS } from "./shipping/collectorConfig";
+import { LOG_STORE_URL, logStoreService } from "./shipping/logStore";
+import type { LambdaPrices } from "./shipping/logsConfig";
 import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
 import { DEFAULT_STORAGE, storageWarnings } from "./storageChoice";
 import {
@@ -45,6 +48,10 @@ export interface ShippingPhaseArgs {
   readonly samplingPercent?: number;
   /** Traces at least this long (ms) are always kept. Default: 1000. */
   readonly slowTraceMs?: number;
+  /** Days the log store keeps logs. Default: 30. */
+  readonly logRetentionDays?: number;
+  /** Lambda prices for the cost built from REPORT lines. Default: LAMBDA_PRICE_DEFAULTS (AWS's public prices). */
+  readonly lambdaPrices?: LambdaPrices;
   /** Collector image to run instead of the official contrib image (e.g. one built from collector/). Default: none. */
   readonly collectorImage?: string;
   /** Bearer token the Lambda layer presents to the collector. Default: generated once (40 characters) and kept. */
@@ -57,6 +64,8 @@ export interface ShippingPhaseArgs {
   readonly storageSizeGb?: number;
   /** Whether the public front forwards `/firehose` (Firehose metrics in use). Default: true. */
   readonly firehose?: boolean;
+  /** Whether the public front forwards `/firehose/logs` (CloudWatch Logs through Firehose in use). Default: true. */
+  readonly firehoseLogs?: boolean;
   /** The stores you run, with storage `external`. Default: none. */
   readonly externalStorage?: ExternalStorage;
   /** Value of the auth header sent with metric writes to external storage (secret). Default: none. */
@@ -86,6 +95,10 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
     !(Number.isInteger(args.storageSizeGb) && args.storageSizeGb >= 1)
   ) {
     problems.push(`storageSizeGb: ${args.storageSizeGb} must be a whole number of GiB ≥ 1`);
+  }
+  const r = args.logRetentionDays;
+  if (r !== undefined && !(Number.isInteger(r) && r >= 1)) {
+    problems.push(`logRetentionDays: ${r} must be a whole number of days ≥ 1`);
   }
   for (const key of ["otlpToken", "firehoseAccessKey", "databasePassword"] as const) {
     const v = args[key];
@@ -176,6 +189,10 @@ function externalStoreOptions(args: ShippingPhaseArgs) {
 export class ShippingPhase extends pulumi.ComponentResource {
   /** Public HTTPS URL Firehose delivers to (ends in `/firehose`), or undefined when the host has none. */
   public readonly firehoseUrl: pulumi.Output<string | undefined>;
+  /** Public HTTPS URL Firehose delivers CloudWatch Logs to (ends in `/firehose/logs`), or undefined when the host has none. */
+  public readonly firehoseLogsUrl: pulumi.Output<string | undefined>;
+  /** The log store's (VictoriaLogs) URL, as reachable from services on the same host. */
+  public readonly logsUrl: pulumi.Output<string>;
   /** Base URL the Lambda layer sends OTLP/HTTP to (`<base>/v1/traces`). */
   public readonly otlpEndpoint: pulumi.Output<string>;
   /** Prometheus-compatible query URL, as reachable from services on the same host. */
@@ -233,12 +250,14 @@ export class ShippingPhase extends pulumi.ComponentResource {
         writerPassword,
         sizeGb: args.storageSizeGb,
       }),
+      logStoreService({ sizeGb: args.storageSizeGb, retentionDays: args.logRetentionDays }),
       collectorService({
         config: {
           storage,
           samplingPercent,
           ...externalStoreOptions(args),
           slowTraceMs: args.slowTraceMs ?? COLLECTOR_DEFAULTS.slowTraceMs,
+          lambdaPrices: args.lambdaPrices,
           peers: scale
             ? {
                 dns: { hostname: COLLECTOR_PEERS_SERVICE, port: COLLECTOR_PORTS.otlpPeers },
@@ -266,7 +285,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
     const placed = hostAdapter(host).place(name, {
       settings: args,
       services,
-      routes: collectorRoutes(args.firehose ?? true),
+      routes: collectorRoutes(args.firehose ?? true, args.firehoseLogs ?? true),
       ingest: { service: COLLECTOR_SERVICE, otlpHttpPort: COLLECTOR_PORTS.otlpHttp },
       parent: this,
     });
@@ -274,6 +293,10 @@ export class ShippingPhase extends pulumi.ComponentResource {
     const none = pulumi.output<string | undefined>(undefined);
 
     this.firehoseUrl = placed.publicUrl ? placed.publicUrl.apply((u) => `${u}${FIREHOSE_PATH}`) : none;
+    this.firehoseLogsUrl = placed.publicUrl
+      ? placed.publicUrl.apply((u) => `${u}${FIREHOSE_LOGS_PATH}`)
+      : none;
+    this.logsUrl = pulumi.output(LOG_STORE_URL);
     this.otlpEndpoint = placed.publicUrl ?? placed.fallbackOtlp ?? pulumi.output("");
     this.prometheusUrl = pulumi.output(endpoints.prometheusUrl);
     this.jaegerUrl = pulumi.output(endpoints.jaegerUrl);
@@ -291,6 +314,8 @@ export class ShippingPhase extends pulumi.ComponentResource {
     this.registerOutputs({
       firehoseUrl: this.firehoseUrl,
       otlpEndpoint: this.otlpEndpoint,
+      firehoseLogsUrl: this.firehoseLogsUrl,
+      logsUrl: this.logsUrl,
       prometheusUrl: this.prometheusUrl,
       jaegerUrl: this.jaegerUrl,
       otlpToken: this.otlpToken,

@@ -14,6 +14,8 @@ export interface CollectorPorts {
   otlpHttp: number;
   /** Firehose HTTP endpoint (access key): the HTTPS front routes FIREHOSE_PATH here. */
   firehose: number;
+  /** Firehose HTTP endpoint for CloudWatch Logs (access key): the HTTPS front routes FIREHOSE_LOGS_PATH here. */
+  firehoseLogs: number;
   /** Health check, for container and load-balancer probes (no data, no secrets). */
   health: number;
   /** zpages debug pages, bound to localhost only. */
@@ -30,6 +32,7 @@ export const COLLECTOR_PORTS: Readonly<Required<CollectorPorts>> = {
   otlpGrpc: 4317,
   otlpHttp: 4318,
   firehose: 4433,
+  firehoseLogs: 4434,
   health: 13133,
   zpages: 55679,
   metrics: 8888,
@@ -48,9 +51,11 @@ export const COLLECTOR_HEALTH_PATH = "/health";
 // Only what the layer sends: the functions' token authorizes spans and logs, not metrics (a reader of a
 // function's env could otherwise forge aws_lambda_* series). The public receiver is in no metrics
 // pipeline, so /v1/metrics answers 404 even when something routes it.
-export const OTLP_HTTP_PATHS = ["/v1/traces"] as const;
+export const OTLP_HTTP_PATHS = ["/v1/traces", "/v1/logs"] as const;
 /** Path the Firehose destination URL ends with; the front forwards it to the `firehose` port (the receiver ignores paths). */
 export const FIREHOSE_PATH = "/firehose";
+/** Path of the CloudWatch Logs Firehose destination; the front forwards it to the `firehoseLogs` port. */
+export const FIREHOSE_LOGS_PATH = "/firehose/logs";
 
 /** Environment variables through which the secrets reach the collector. */
 export const COLLECTOR_SECRET_ENV = {
@@ -61,11 +66,14 @@ export const COLLECTOR_SECRET_ENV = {
 } as const;
 
 /** Paths the public HTTPS front forwards to the collector; nothing else is exposed. `/firehose` only when used. */
-export function collectorRoutes(firehose = true): HttpRoute[] {
+export function collectorRoutes(firehose = true, firehoseLogs = true): HttpRoute[] {
   return [
     ...OTLP_HTTP_PATHS.map((path) => ({ path, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.otlpHttp })),
     ...(firehose
       ? [{ path: FIREHOSE_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehose }]
+      : []),
+    ...(firehoseLogs
+      ? [{ path: FIREHOSE_LOGS_PATH, service: COLLECTOR_SERVICE, port: COLLECTOR_PORTS.firehoseLogs }]
       : []),
   ];
 }

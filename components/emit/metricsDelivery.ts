@@ -92,12 +92,16 @@ function backupBucket(name: string, parent: pulumi.Resource): aws.s3.Bucket {
   return bucket;
 }
 
-export function createMetricsDelivery(
-  name: string,
-  args: MetricsDeliveryArgs,
-  parent: pulumi.Resource,
-): MetricsDelivery {
-  const selection = metricStreamSelection(args.metricNames);
+/** What every Firehose stream to the collector shares: the backup bucket, its error log and its role. */
+export interface FirehoseBase {
+  bucket: aws.s3.Bucket;
+  role: aws.iam.Role;
+  rolePolicy: aws.iam.RolePolicy;
+  logging: { enabled: boolean; logGroupName: pulumi.Output<string>; logStreamName: pulumi.Output<string> };
+}
+
+/** The bucket for failed batches, Firehose's error log and a role that may write only to those two. */
+export function createFirehoseBase(name: string, parent: pulumi.Resource): FirehoseBase {
   const opts = { parent };
   const partition = aws.getPartitionOutput({}, opts).partition;
   const accountId = aws.getCallerIdentityOutput({}, opts).accountId;
@@ -134,27 +138,58 @@ export function createMetricsDelivery(
   );
 
   const logging = { enabled: true, logGroupName: logGroup.name, logStreamName: logStream.name };
-  const deliveryStream = new aws.kinesis.FirehoseDeliveryStream(
-    `${name}-firehose`,
+  return { bucket, role: firehoseRole, rolePolicy: firehoseRolePolicy, logging };
+}
+
+export interface HttpEndpointStreamArgs {
+  url: pulumi.Input<string>;
+  accessKey: pulumi.Input<string>;
+  /** Sent with every delivery (`X-Amz-Firehose-Common-Attributes`); the collector adds them as resource attributes. */
+  commonAttributes?: Record<string, string>;
+  /** Prefix of this stream's failed batches in the shared bucket. Default: none. */
+  backupPrefix?: string;
+}
+
+/** A Firehose stream posting to the collector over HTTPS with its access key, failures to the base's bucket. */
+export function createHttpEndpointStream(
+  name: string,
+  base: FirehoseBase,
+  args: HttpEndpointStreamArgs,
+  parent: pulumi.Resource,
+): aws.kinesis.FirehoseDeliveryStream {
+  const { bucket, logging, role: firehoseRole } = base;
+  return new aws.kinesis.FirehoseDeliveryStream(
+    name,
     {
       destination: "http_endpoint",
       // Records wait in Firehose's buffer (and retry for up to two hours): keep them encrypted at rest.
       serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
       httpEndpointConfiguration: {
         name: "Firefly collector",
-        url: args.firehoseUrl,
-        accessKey: pulumi.secret(args.firehoseAccessKey),
+        url: args.url,
+        accessKey: pulumi.secret(args.accessKey),
         bufferingInterval: FIREHOSE_DEFAULTS.bufferingIntervalSeconds,
         bufferingSize: FIREHOSE_DEFAULTS.bufferingSizeMb,
         retryDuration: FIREHOSE_DEFAULTS.retryDurationSeconds,
         roleArn: firehoseRole.arn,
         s3BackupMode: "FailedDataOnly",
         // The collector's HTTP server decompresses gzip; metric JSON shrinks several-fold.
-        requestConfiguration: { contentEncoding: "GZIP" },
+        requestConfiguration: {
+          contentEncoding: "GZIP",
+          ...(args.commonAttributes
+            ? {
+                commonAttributes: Object.entries(args.commonAttributes).map(([n, value]) => ({
+                  name: n,
+                  value,
+                })),
+              }
+            : {}),
+        },
         cloudwatchLoggingOptions: logging,
         s3Configuration: {
           roleArn: firehoseRole.arn,
           bucketArn: bucket.arn,
+          ...(args.backupPrefix ? { prefix: args.backupPrefix } : {}),
           compressionFormat: "GZIP",
           bufferingInterval: 300,
           bufferingSize: 5,
@@ -163,7 +198,23 @@ export function createMetricsDelivery(
       },
     },
     // Firehose checks its role's permissions when the stream is created.
-    { parent, dependsOn: [firehoseRolePolicy] },
+    { parent, dependsOn: [base.rolePolicy] },
+  );
+}
+
+export function createMetricsDelivery(
+  name: string,
+  args: MetricsDeliveryArgs,
+  parent: pulumi.Resource,
+): MetricsDelivery {
+  const selection = metricStreamSelection(args.metricNames);
+  const opts = { parent };
+  const base = createFirehoseBase(name, parent);
+  const deliveryStream = createHttpEndpointStream(
+    `${name}-firehose`,
+    base,
+    { url: args.firehoseUrl, accessKey: args.firehoseAccessKey },
+    parent,
   );
 
   const streamRole = new aws.iam.Role(
@@ -190,5 +241,5 @@ export function createMetricsDelivery(
     { parent, dependsOn: [streamRolePolicy] },
   );
 
-  return { deliveryStream, metricStream, backupBucket: bucket };
+  return { deliveryStream, metricStream, backupBucket: base.bucket };
 }

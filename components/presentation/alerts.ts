@@ -11,11 +11,14 @@ import {
   pipelineLossRate,
   pipelineSilent,
 } from "./queries";
+import { reportQueries, validMemoryShare } from "./reportQueries";
 
 export const ALERT_DEFAULTS = {
   errorRatePercent: 5,
   coldStartRatePercent: 20,
   durationTimeoutRatio: 0.8,
+  memoryUsedShare: 0.9,
+  timeoutRatePercent: 1,
 } as const;
 
 export interface AlertOptions {
@@ -24,6 +27,10 @@ export interface AlertOptions {
   errorRatePercent: number;
   coldStartRatePercent: number;
   durationTimeoutRatio: number;
+  /** Alert when an invocation's max memory used is above this share of its memory size (0.5, 0.6, 0.7, 0.8, 0.9, 0.95 or 1). Default: 0.9. */
+  memoryUsedShare?: number;
+  /** Alert when more than this percentage of a function's invocations time out. Default: 1. */
+  timeoutRatePercent?: number;
   /** Function name → configured timeout in ms; functions missing here get no p99-vs-timeout rule. */
   functionTimeoutsMs: Record<string, number>;
 }
@@ -91,6 +98,36 @@ export function alertRules(o: AlertOptions): AlertRule[] {
         "The gateway collector has reported nothing for 5 minutes: it is down, or cannot reach the store.",
     },
   ];
+  // From Lambda's REPORT lines (CloudWatch Logs through Firehose): only there when logs are forwarded.
+  const report = reportQueries({ cloudwatch: "", spans: "" }, WINDOW);
+  const share = o.memoryUsedShare ?? ALERT_DEFAULTS.memoryUsedShare;
+  const timeoutRate = o.timeoutRatePercent ?? ALERT_DEFAULTS.timeoutRatePercent;
+  rules.push(
+    {
+      uid: "firefly-memory-near-size",
+      title: "Lambda memory close to its size",
+      expr: report.memoryAboveShare(share),
+      threshold: 0,
+      for: "0s",
+      summary: `${fn}: {{ $values.A.Value }} invocations in the last ${WINDOW} used more than ${share * 100}% of their memory size.`,
+    },
+    {
+      uid: "firefly-out-of-memory",
+      title: "Lambda out of memory",
+      expr: report.outOfMemory,
+      threshold: 0,
+      for: "0s",
+      summary: `${fn}: {{ $values.A.Value }} invocations ran out of memory (Runtime.OutOfMemory) in the last ${WINDOW}.`,
+    },
+    {
+      uid: "firefly-timeouts",
+      title: "Lambda timeouts",
+      expr: report.timeoutRatePercent,
+      threshold: timeoutRate,
+      for: "0s",
+      summary: `${fn}: {{ humanize $values.A.Value }}% of invocations timed out in the last ${WINDOW} (threshold ${timeoutRate}%).`,
+    },
+  );
   if (Object.keys(o.functionTimeoutsMs).length > 0) {
     rules.push({
       uid: "firefly-p99-near-timeout",
@@ -184,6 +221,12 @@ export function validateAlertOptions(o: AlertOptions): string[] {
       `alerts.durationTimeoutRatio: ${o.durationTimeoutRatio} must be above 0 and at most 1 (e.g. 0.8)`,
     );
   }
+  if (o.memoryUsedShare !== undefined && !validMemoryShare(o.memoryUsedShare)) {
+    problems.push(
+      `alerts.memoryUsedShare: ${o.memoryUsedShare} must be one of 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1 (the memory histogram's bounds)`,
+    );
+  }
+  if (o.timeoutRatePercent !== undefined) pct("timeoutRatePercent", o.timeoutRatePercent);
   for (const e of o.emails) {
     if (!/^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$/.test(e))
       problems.push(`alerts.emails: "${e}" is not an email address`);

@@ -35,6 +35,10 @@ export interface Alerts {
   readonly coldStartRatePercent?: number;
   /** Fire when p99 duration exceeds this fraction of the function's timeout. Default: 0.8. */
   readonly durationTimeoutRatio?: number;
+  /** Alert when an invocation used more than this share of its memory size (0.5, 0.6, 0.7, 0.8, 0.9, 0.95 or 1; from REPORT lines). Default: 0.9. */
+  readonly memoryUsedShare?: number;
+  /** Alert when more than this percentage of a function's invocations time out (from REPORT lines). Default: 1. */
+  readonly timeoutRatePercent?: number;
 }
 
 /** Mail relay Grafana sends alert emails through. */
@@ -120,6 +124,8 @@ export function resolveAlertOptions(
     errorRatePercent: a.errorRatePercent ?? ALERT_DEFAULTS.errorRatePercent,
     coldStartRatePercent: a.coldStartRatePercent ?? ALERT_DEFAULTS.coldStartRatePercent,
     durationTimeoutRatio: a.durationTimeoutRatio ?? ALERT_DEFAULTS.durationTimeoutRatio,
+    memoryUsedShare: a.memoryUsedShare ?? ALERT_DEFAULTS.memoryUsedShare,
+    timeoutRatePercent: a.timeoutRatePercent ?? ALERT_DEFAULTS.timeoutRatePercent,
     functionTimeoutsMs: Object.fromEntries(
       Object.entries(functionTimeouts).map(([fn, s]) => [fn, Math.round(s * 1000)]),
     ),

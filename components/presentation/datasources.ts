@@ -7,6 +7,7 @@ export const DATASOURCE_UIDS = {
   prometheus: "firefly-prometheus",
   jaeger: "firefly-jaeger",
   sql: "firefly-promscale-sql",
+  logs: "firefly-logs",
 } as const;
 
 export const DATASOURCE_TYPES = {
@@ -14,6 +15,8 @@ export const DATASOURCE_TYPES = {
   jaeger: "jaeger",
   // The core PostgreSQL plugin's id since Grafana 10.2 (`postgres` is only an alias).
   sql: "grafana-postgresql-datasource",
+  // VictoriaLogs' own plugin (Apache-2.0), installed when Grafana starts (grafana.ts).
+  logs: "victoriametrics-logs-datasource",
 } as const;
 
 const SQL_DATASOURCE_NAME = "Promscale SQL";
@@ -37,8 +40,17 @@ export interface DatasourceOptions {
   prometheusUrl: string;
   /** Jaeger query API base URL (Jaeger or Promscale). */
   jaegerUrl: string;
+  /** The log store (VictoriaLogs). Default: `http://victorialogs:9428`, the log store service's name on every host. */
+  logsUrl?: string;
   sql?: SqlConnection;
 }
+
+/**
+ * Trace → logs: a span's logs are the lines with its trace id (OTLP logs from the layer) or its request id
+ * (`faas.invocation_id` = Lambda's RequestId, which REPORT and timeout lines carry).
+ */
+export const TRACE_TO_LOGS_QUERY =
+  'trace_id:="${__span.traceId}" OR faas.invocation_id:="${__span.tags["faas.invocation_id"]}"';
 
 export function renderDatasources(o: DatasourceOptions): string {
   const datasources: Record<string, unknown>[] = [
@@ -63,6 +75,35 @@ export function renderDatasources(o: DatasourceOptions): string {
       access: "proxy",
       url: o.jaegerUrl,
       editable: false,
+      jsonData: {
+        tracesToLogsV2: {
+          datasourceUid: DATASOURCE_UIDS.logs,
+          customQuery: true,
+          query: TRACE_TO_LOGS_QUERY,
+          spanStartTimeShift: "-5m",
+          spanEndTimeShift: "5m",
+        },
+      },
+    },
+    {
+      name: "Logs",
+      uid: DATASOURCE_UIDS.logs,
+      type: DATASOURCE_TYPES.logs,
+      access: "proxy",
+      url: o.logsUrl ?? "http://victorialogs:9428",
+      editable: false,
+      jsonData: {
+        // Logs → trace: a line's trace_id field opens that trace in Jaeger.
+        derivedFields: [
+          {
+            name: "Trace",
+            matcherType: "label",
+            matcherRegex: "trace_id",
+            datasourceUid: DATASOURCE_UIDS.jaeger,
+            url: "${__value.raw}",
+          },
+        ],
+      },
     },
   ];
   if (o.sql) {

@@ -4,7 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ServiceFile, ServiceSpec } from "../hosts/spec";
 import { pinImage } from "../imageDigests";
-import { DASHBOARDS_DIR, renderDashboardProvider, SQL_PASSWORD_ENV } from "./datasources";
+import { DASHBOARDS_DIR, DATASOURCE_TYPES, renderDashboardProvider, SQL_PASSWORD_ENV } from "./datasources";
 
 /** Grafana 12.4 is the last 12.x minor (longest support); the dashboards use its schema (version 42). */
 export const GRAFANA_IMAGE = pinImage("grafana/grafana:12.4.5");
@@ -70,8 +70,12 @@ export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Inpu
     GF_ANALYTICS_REPORTING_ENABLED: "false",
     GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
     GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
-    // Nothing is fetched from the plugin catalogue at start-up: the core datasources are all we use.
-    GF_PLUGINS_PREINSTALL_DISABLED: "true",
+    // The log store's datasource is not a core plugin: it is installed from the plugin catalogue before
+    // Grafana serves (preinstall_sync), so provisioning finds it. preinstall_disabled would skip it too;
+    // Grafana's own default list then comes along, asynchronously, and nothing is auto-updated.
+    GF_PLUGINS_PREINSTALL_DISABLED: "false",
+    GF_PLUGINS_PREINSTALL_SYNC: DATASOURCE_TYPES.logs,
+    GF_PLUGINS_PREINSTALL_AUTO_UPDATE: "false",
     GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${DASHBOARDS_DIR}/overview.json`,
     GF_SERVER_HTTP_PORT: String(GRAFANA_PORT),
     GF_SERVER_PROTOCOL: https ? "https" : "http",

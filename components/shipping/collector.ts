@@ -69,6 +69,7 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
       { name: "otlp-grpc", container: ports.otlpGrpc, protocol: "grpc" },
       { name: "otlp-http", container: ports.otlpHttp, public: true, protocol: "http" },
       { name: "firehose", container: ports.firehose, public: true, protocol: "http" },
+      { name: "firehose-logs", container: ports.firehoseLogs, public: true, protocol: "http" },
       { name: "health", container: ports.health, protocol: "http" },
       ...(routed ? [{ name: "otlp-peers", container: ports.otlpPeers, protocol: "grpc" as const }] : []),
     ],

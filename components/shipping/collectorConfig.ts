@@ -18,6 +18,13 @@ import {
 } from "../contracts/metrics";
 import { pinImage } from "../imageDigests";
 import { Storage } from "../types";
+import {
+  DEFAULT_LOGS_URL,
+  type LambdaPrices,
+  logsConfigPieces,
+  mergeLogsConfig,
+  validateLogsOptions,
+} from "./logsConfig";
 
 /** Collector release; equal to every component pinned in collector/manifest.yaml. */
 export const COLLECTOR_VERSION = "0.145.0";
@@ -78,6 +85,10 @@ export interface CollectorConfigOptions {
   readonly decisionWaitSeconds?: number;
   /** Directory of the persistent trace queue. Default: COLLECTOR_FILE_STORAGE_DIR. */
   readonly fileStorageDir?: string;
+  /** Base URL of the log store (VictoriaLogs). Default: `http://victorialogs:9428`. */
+  readonly logsUrl?: string;
+  /** Lambda prices for the cost metric built from REPORT lines. Default: LAMBDA_PRICE_DEFAULTS (AWS's public prices). */
+  readonly lambdaPrices?: LambdaPrices;
   /** Address the ingest and health ports bind to. Default: `0.0.0.0` (inside a container). */
   readonly bindAddress?: string;
   /** Port overrides. Default: COLLECTOR_PORTS. */
@@ -130,6 +141,8 @@ export function resolveCollectorOptions(options: CollectorConfigOptions): Resolv
   const resolved: Resolved = {
     ...COLLECTOR_DEFAULTS,
     fileStorageDir: COLLECTOR_FILE_STORAGE_DIR,
+    logsUrl: DEFAULT_LOGS_URL,
+    lambdaPrices: {},
     ...defaultStoreEndpoints(options.storage),
     ...withoutUndefined(options),
     storage: options.storage,
@@ -206,6 +219,7 @@ function validate(o: Resolved): string[] {
   }
   if (o.tracesAuthHeader && !o.tracesTls)
     problems.push("tracesAuthHeader: needs tracesTls (no credential in clear text)");
+  problems.push(...validateLogsOptions({ logsUrl: o.logsUrl, prices: o.lambdaPrices }));
   if (o.peers && (o.peers.dns === undefined) === (o.peers.static === undefined)) {
     problems.push("peers: give exactly one resolver, dns {hostname, port} or static {hostnames}");
   }
@@ -334,232 +348,243 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   // Several replicas with sampling: route by trace id first, sample where the whole trace arrives.
   const sampling = o.samplingPercent < 100;
   const routed = sampling && o.peers !== undefined;
+  const logs = logsConfigPieces({
+    logsUrl: o.logsUrl,
+    firehoseLogsEndpoint: bind(o.ports.firehoseLogs),
+    firehoseAccessKeyEnv: COLLECTOR_SECRET_ENV.firehoseAccessKey,
+    metricsWriteUrl: o.metricsWriteUrl,
+    prices: o.lambdaPrices,
+  });
 
-  return {
-    extensions: {
-      health_check: { endpoint: bind(o.ports.health), path: COLLECTOR_HEALTH_PATH },
-      zpages: { endpoint: local(o.ports.zpages) },
-      "bearertokenauth/otlp": { scheme: "Bearer", token: env(COLLECTOR_SECRET_ENV.otlpToken) },
-      // Never started (not in service.extensions), only validated: the Firehose receiver accepts
-      // anyone when its access key is empty, so an unset variable must stop the collector instead.
-      "bearertokenauth/firehose_key_required": { token: env(COLLECTOR_SECRET_ENV.firehoseAccessKey) },
-      file_storage: {
-        directory: o.fileStorageDir,
-        create_directory: true,
-        compaction: { on_start: true, on_rebound: true, directory: o.fileStorageDir },
-      },
-      awscloudwatchmetricstreams_encoding: { format: METRIC_STREAM_OUTPUT_FORMAT },
-    },
-    receivers: {
-      otlp: {
-        protocols: {
-          grpc: { endpoint: bind(o.ports.otlpGrpc), auth },
-          http: { endpoint: bind(o.ports.otlpHttp), auth },
+  // Logs (OTLP and CloudWatch Logs through Firehose) join as their own receivers, queue and pipelines.
+  return mergeLogsConfig(
+    {
+      extensions: {
+        health_check: { endpoint: bind(o.ports.health), path: COLLECTOR_HEALTH_PATH },
+        zpages: { endpoint: local(o.ports.zpages) },
+        "bearertokenauth/otlp": { scheme: "Bearer", token: env(COLLECTOR_SECRET_ENV.otlpToken) },
+        // Never started (not in service.extensions), only validated: the Firehose receiver accepts
+        // anyone when its access key is empty, so an unset variable must stop the collector instead.
+        "bearertokenauth/firehose_key_required": { token: env(COLLECTOR_SECRET_ENV.firehoseAccessKey) },
+        file_storage: {
+          directory: o.fileStorageDir,
+          create_directory: true,
+          compaction: { on_start: true, on_rebound: true, directory: o.fileStorageDir },
         },
+        awscloudwatchmetricstreams_encoding: { format: METRIC_STREAM_OUTPUT_FORMAT },
       },
-      ...(routed && o.peers
-        ? {
-            "otlp/peers": {
-              protocols: {
-                grpc: {
-                  endpoint: bind(o.ports.otlpPeers),
-                  tls: { cert_file: o.peers.tls.certFile, key_file: o.peers.tls.keyFile },
-                  auth,
-                },
-              },
-            },
-          }
-        : {}),
-      // The collector's own metrics arrive here, on loopback only: OTLP metrics are not public ingest.
-      "otlp/self": { protocols: { http: { endpoint: local(o.ports.selfMetrics), auth } } },
-      awsfirehose: {
-        endpoint: bind(o.ports.firehose),
-        encoding: "awscloudwatchmetricstreams_encoding",
-        access_key: env(COLLECTOR_SECRET_ENV.firehoseAccessKey),
-      },
-    },
-    processors: {
-      memory_limiter: { check_interval: "1s", limit_percentage: 80, spike_limit_percentage: 25 },
-      batch: { timeout: "1s", send_batch_size: 1024 },
-      ...(sampling ? { tail_sampling: tailSampling(o) } : {}),
-      "transform/cloudwatch": CLOUDWATCH_TRANSFORM,
-      "transform/replica": REPLICA_TRANSFORM,
-    },
-    connectors: {
-      // Fed with every span before sampling, so request/error/duration rates are not skewed by it.
-      spanmetrics: {
-        namespace: SPAN_METRICS_NAMESPACE,
-        histogram: {
-          unit: "ms",
-          explicit: {
-            buckets: [
-              "5ms",
-              "10ms",
-              "25ms",
-              "50ms",
-              "100ms",
-              "250ms",
-              "500ms",
-              "1s",
-              "2500ms",
-              "5s",
-              "10s",
-              "30s",
-            ],
+      receivers: {
+        otlp: {
+          protocols: {
+            grpc: { endpoint: bind(o.ports.otlpGrpc), auth },
+            http: { endpoint: bind(o.ports.otlpHttp), auth },
           },
         },
-        dimensions: [
-          { name: "faas.name" },
-          { name: "faas.trigger" },
-          { name: "faas.coldstart" },
-          { name: "cloud.region" },
-        ],
-        exemplars: { enabled: true },
-        // Each Lambda execution environment is its own resource (faas.instance is its log stream), but
-        // the exported series carry none of that: keyed by every resource attribute, two environments of
-        // one function would write two cumulative counters under one label set, and Prometheus would see
-        // neither's total. Keyed by the function, every environment adds to one counter.
-        resource_metrics_key_attributes: ["service.name", "faas.name", "cloud.region"],
-        metrics_flush_interval: "15s",
-      },
-    },
-    exporters: {
-      "otlp_grpc/traces": {
-        endpoint: o.traceEndpoint,
-        tls: o.tracesTls ? { insecure: false } : { insecure: true },
-        ...(o.tracesAuthHeader
-          ? { headers: { [o.tracesAuthHeader]: env(COLLECTOR_STORE_AUTH_ENV.traces) } }
-          : {}),
-        // On disk, so queued traces survive a collector restart; retried without a deadline, so a
-        // store outage of any length loses nothing as long as the queue has room. Batching happens here,
-        // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
-        ...DURABLE_QUEUE,
-      },
-      ...(routed
-        ? {
-            // Routes each trace to one replica. The durable queue sits at this level (the per-backend
-            // exporters cannot have one): a failed send returns here and is re-routed over the peers
-            // the resolver then knows. Peers present the same bearer token as any client.
-            loadbalancing: {
-              routing_key: "traceID",
-              protocol: {
-                otlp: {
-                  tls: { ca_file: o.peers?.tls.certFile, server_name_override: o.peers?.tls.serverName },
-                  auth,
-                  timeout: "10s",
-                  sending_queue: { enabled: false },
-                  retry_on_failure: { enabled: false },
-                },
-              },
-              resolver: o.peers?.dns
-                ? { dns: { hostname: o.peers.dns.hostname, port: String(o.peers.dns.port) } }
-                : { static: { hostnames: o.peers?.static?.hostnames } },
-              timeout: "10s",
-              ...DURABLE_QUEUE,
-            },
-          }
-        : {}),
-      // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose as
-      // a non-200 answer well inside the 30 s an API Gateway front allows, and Firehose retries, then
-      // backs up to S3. (This exporter marks every final failure permanent, so the answer is 400, not
-      // 503; Firehose retries both.) The timeout bounds the whole call, retries included.
-      "prometheusremotewrite/cloudwatch": {
-        endpoint: o.metricsWriteUrl,
-        ...metricsAuth,
-        timeout: "10s",
-        remote_write_queue: { enabled: false },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "1s",
-          max_interval: "4s",
-          max_elapsed_time: "8s",
-        },
-        add_metric_suffixes: false,
-        target_info: { enabled: false },
-      },
-      // Span metrics and the collector's own metrics: ordinary
-      // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
-      "prometheusremotewrite/otel": {
-        endpoint: o.metricsWriteUrl,
-        ...metricsAuth,
-        timeout: "10s",
-        remote_write_queue: { enabled: true, queue_size: 10000 },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "5s",
-          max_interval: "30s",
-          max_elapsed_time: "300s",
-        },
-      },
-    },
-    service: {
-      extensions: [
-        "health_check",
-        "zpages",
-        "bearertokenauth/otlp",
-        "file_storage",
-        "awscloudwatchmetricstreams_encoding",
-      ],
-      pipelines: {
-        ...(routed
+        ...(routed && o.peers
           ? {
-              // Nothing between the receiver and the on-disk routing queue holds spans.
-              traces: { receivers: ["otlp"], processors: ["memory_limiter"], exporters: ["loadbalancing"] },
-              "traces/sampled": {
-                receivers: ["otlp/peers"],
-                processors: ["memory_limiter", "tail_sampling"],
-                exporters: ["otlp_grpc/traces"],
-              },
-            }
-          : {
-              traces: {
-                receivers: ["otlp"],
-                // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
-                processors: sampling ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
-                exporters: ["otlp_grpc/traces"],
-              },
-            }),
-        "traces/spanmetrics": {
-          receivers: ["otlp"],
-          processors: ["memory_limiter"],
-          exporters: ["spanmetrics"],
-        },
-        "metrics/cloudwatch": {
-          receivers: ["awsfirehose"],
-          processors: ["memory_limiter", "transform/cloudwatch"],
-          exporters: ["prometheusremotewrite/cloudwatch"],
-        },
-        "metrics/otel": {
-          receivers: ["otlp/self", "spanmetrics"],
-          processors: ["memory_limiter", "transform/replica", "batch"],
-          exporters: ["prometheusremotewrite/otel"],
-        },
-      },
-      telemetry: {
-        // A fixed service.name gives the pipeline-health dashboard one stable job label, whichever image runs.
-        resource: { "service.name": "firefly-gateway" },
-        logs: { level: "info" },
-        metrics: {
-          level: "normal",
-          readers: [
-            {
-              periodic: {
-                interval: 15000,
-                exporter: {
-                  otlp: {
-                    protocol: "http/protobuf",
-                    endpoint: `http://127.0.0.1:${o.ports.selfMetrics}/v1/metrics`,
-                    headers: [
-                      { name: "authorization", value: `Bearer ${env(COLLECTOR_SECRET_ENV.otlpToken)}` },
-                    ],
+              "otlp/peers": {
+                protocols: {
+                  grpc: {
+                    endpoint: bind(o.ports.otlpPeers),
+                    tls: { cert_file: o.peers.tls.certFile, key_file: o.peers.tls.keyFile },
+                    auth,
                   },
                 },
               },
+            }
+          : {}),
+        // The collector's own metrics arrive here, on loopback only: OTLP metrics are not public ingest.
+        "otlp/self": { protocols: { http: { endpoint: local(o.ports.selfMetrics), auth } } },
+        awsfirehose: {
+          endpoint: bind(o.ports.firehose),
+          encoding: "awscloudwatchmetricstreams_encoding",
+          access_key: env(COLLECTOR_SECRET_ENV.firehoseAccessKey),
+        },
+      },
+      processors: {
+        memory_limiter: { check_interval: "1s", limit_percentage: 80, spike_limit_percentage: 25 },
+        batch: { timeout: "1s", send_batch_size: 1024 },
+        ...(sampling ? { tail_sampling: tailSampling(o) } : {}),
+        "transform/cloudwatch": CLOUDWATCH_TRANSFORM,
+        "transform/replica": REPLICA_TRANSFORM,
+      },
+      connectors: {
+        // Fed with every span before sampling, so request/error/duration rates are not skewed by it.
+        spanmetrics: {
+          namespace: SPAN_METRICS_NAMESPACE,
+          histogram: {
+            unit: "ms",
+            explicit: {
+              buckets: [
+                "5ms",
+                "10ms",
+                "25ms",
+                "50ms",
+                "100ms",
+                "250ms",
+                "500ms",
+                "1s",
+                "2500ms",
+                "5s",
+                "10s",
+                "30s",
+              ],
             },
-            { pull: { exporter: { prometheus: { host: "127.0.0.1", port: o.ports.metrics } } } },
+          },
+          dimensions: [
+            { name: "faas.name" },
+            { name: "faas.trigger" },
+            { name: "faas.coldstart" },
+            { name: "cloud.region" },
           ],
+          exemplars: { enabled: true },
+          // Each Lambda execution environment is its own resource (faas.instance is its log stream), but
+          // the exported series carry none of that: keyed by every resource attribute, two environments of
+          // one function would write two cumulative counters under one label set, and Prometheus would see
+          // neither's total. Keyed by the function, every environment adds to one counter.
+          resource_metrics_key_attributes: ["service.name", "faas.name", "cloud.region"],
+          metrics_flush_interval: "15s",
+        },
+      },
+      exporters: {
+        "otlp_grpc/traces": {
+          endpoint: o.traceEndpoint,
+          tls: o.tracesTls ? { insecure: false } : { insecure: true },
+          ...(o.tracesAuthHeader
+            ? { headers: { [o.tracesAuthHeader]: env(COLLECTOR_STORE_AUTH_ENV.traces) } }
+            : {}),
+          // On disk, so queued traces survive a collector restart; retried without a deadline, so a
+          // store outage of any length loses nothing as long as the queue has room. Batching happens here,
+          // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
+          ...DURABLE_QUEUE,
+        },
+        ...(routed
+          ? {
+              // Routes each trace to one replica. The durable queue sits at this level (the per-backend
+              // exporters cannot have one): a failed send returns here and is re-routed over the peers
+              // the resolver then knows. Peers present the same bearer token as any client.
+              loadbalancing: {
+                routing_key: "traceID",
+                protocol: {
+                  otlp: {
+                    tls: { ca_file: o.peers?.tls.certFile, server_name_override: o.peers?.tls.serverName },
+                    auth,
+                    timeout: "10s",
+                    sending_queue: { enabled: false },
+                    retry_on_failure: { enabled: false },
+                  },
+                },
+                resolver: o.peers?.dns
+                  ? { dns: { hostname: o.peers.dns.hostname, port: String(o.peers.dns.port) } }
+                  : { static: { hostnames: o.peers?.static?.hostnames } },
+                timeout: "10s",
+                ...DURABLE_QUEUE,
+              },
+            }
+          : {}),
+        // Firehose metrics: no queue and a short synchronous retry, so a failing store reaches Firehose as
+        // a non-200 answer well inside the 30 s an API Gateway front allows, and Firehose retries, then
+        // backs up to S3. (This exporter marks every final failure permanent, so the answer is 400, not
+        // 503; Firehose retries both.) The timeout bounds the whole call, retries included.
+        "prometheusremotewrite/cloudwatch": {
+          endpoint: o.metricsWriteUrl,
+          ...metricsAuth,
+          timeout: "10s",
+          remote_write_queue: { enabled: false },
+          retry_on_failure: {
+            enabled: true,
+            initial_interval: "1s",
+            max_interval: "4s",
+            max_elapsed_time: "8s",
+          },
+          add_metric_suffixes: false,
+          target_info: { enabled: false },
+        },
+        // Span metrics and the collector's own metrics: ordinary
+        // OpenTelemetry metrics, named the standard way (unit and _total suffixes).
+        "prometheusremotewrite/otel": {
+          endpoint: o.metricsWriteUrl,
+          ...metricsAuth,
+          timeout: "10s",
+          remote_write_queue: { enabled: true, queue_size: 10000 },
+          retry_on_failure: {
+            enabled: true,
+            initial_interval: "5s",
+            max_interval: "30s",
+            max_elapsed_time: "300s",
+          },
+        },
+      },
+      service: {
+        extensions: [
+          "health_check",
+          "zpages",
+          "bearertokenauth/otlp",
+          "file_storage",
+          "awscloudwatchmetricstreams_encoding",
+        ],
+        pipelines: {
+          ...(routed
+            ? {
+                // Nothing between the receiver and the on-disk routing queue holds spans.
+                traces: { receivers: ["otlp"], processors: ["memory_limiter"], exporters: ["loadbalancing"] },
+                "traces/sampled": {
+                  receivers: ["otlp/peers"],
+                  processors: ["memory_limiter", "tail_sampling"],
+                  exporters: ["otlp_grpc/traces"],
+                },
+              }
+            : {
+                traces: {
+                  receivers: ["otlp"],
+                  // Nothing between the receiver and the on-disk queue holds spans, unless sampling is asked for.
+                  processors: sampling ? ["memory_limiter", "tail_sampling"] : ["memory_limiter"],
+                  exporters: ["otlp_grpc/traces"],
+                },
+              }),
+          "traces/spanmetrics": {
+            receivers: ["otlp"],
+            processors: ["memory_limiter"],
+            exporters: ["spanmetrics"],
+          },
+          "metrics/cloudwatch": {
+            receivers: ["awsfirehose"],
+            processors: ["memory_limiter", "transform/cloudwatch"],
+            exporters: ["prometheusremotewrite/cloudwatch"],
+          },
+          "metrics/otel": {
+            receivers: ["otlp/self", "spanmetrics"],
+            processors: ["memory_limiter", "transform/replica", "batch"],
+            exporters: ["prometheusremotewrite/otel"],
+          },
+        },
+        telemetry: {
+          // A fixed service.name gives the pipeline-health dashboard one stable job label, whichever image runs.
+          resource: { "service.name": "firefly-gateway" },
+          logs: { level: "info" },
+          metrics: {
+            level: "normal",
+            readers: [
+              {
+                periodic: {
+                  interval: 15000,
+                  exporter: {
+                    otlp: {
+                      protocol: "http/protobuf",
+                      endpoint: `http://127.0.0.1:${o.ports.selfMetrics}/v1/metrics`,
+                      headers: [
+                        { name: "authorization", value: `Bearer ${env(COLLECTOR_SECRET_ENV.otlpToken)}` },
+                      ],
+                    },
+                  },
+                },
+              },
+              { pull: { exporter: { prometheus: { host: "127.0.0.1", port: o.ports.metrics } } } },
+            ],
+          },
         },
       },
     },
-  };
+    logs,
+  );
 }

@@ -8,6 +8,7 @@ import {
   PER_POINT,
 } from "../../components/presentation/queries";
 import { DASHBOARD_UIDS, FUNCTION_VARIABLE, finish, fireflyDashboard, graph, keyedTable } from "./panels";
+import { costPerFunctionQuery } from "./report";
 
 // Grafana's data-link variable for a series' FunctionName label.
 const FIELD_FUNCTION = `__field.labels.${FUNCTION_LABEL}`;
@@ -81,6 +82,14 @@ export function overviewDashboard() {
           "ms",
           q.durationP99Ms,
           "CloudWatch's p99 statistic, streamed per minute, or interpolated from the span duration histogram for functions without CloudWatch data.",
+        ),
+      )
+      .withPanel(
+        perFunction(
+          "Cost per function",
+          "currencyUSD",
+          costPerFunctionQuery(ALL_FUNCTIONS),
+          "From Lambda's REPORT lines: billed GB-seconds × the architecture's price per GB-second, plus the request price.",
         ),
       )
       .withPanel(

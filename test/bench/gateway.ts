@@ -244,6 +244,7 @@ export async function startGateway(config: Gateway["config"]): Promise<Gateway> 
     otlpGrpc: await freePort(),
     otlpHttp: await freePort(),
     firehose: await freePort(),
+    firehoseLogs: await freePort(),
     health: await freePort(),
     zpages: await freePort(),
     metrics: await freePort(),

@@ -60,13 +60,16 @@ describe("collector config (renderer)", () => {
 
   it("holds no secret: every credential is an env reference", () => {
     const yaml = renderCollectorConfig({ storage: Storage.Prometheus });
-    const credentials = [...yaml.matchAll(/(?:token|access_key|value): (?!true$)(.*)$/gm)].map((m) => m[1]);
+    // Header values are credentials; signaltometrics' `value:` lines are OTTL expressions, not secrets.
+    const credentials = [...yaml.matchAll(/^\s*(?:token|access_key|value): (?!true$)(.*)$/gm)]
+      .map((m) => m[1])
+      .filter((v) => !/^(?:"\d+"|(?:Double|Int)\(attributes\[.*)$/.test(v));
     assert.ok(credentials.length >= 4);
     for (const value of credentials) assert.match(value, /\$\{env:FIREFLY_[A-Z_]+\}/);
   });
 
   it("puts memory_limiter first in every pipeline", () => {
-    assert.equal(pipelines(config).length, 4);
+    assert.equal(pipelines(config).length, 6);
     for (const [name, p] of pipelines(config)) assert.equal(p.processors[0], "memory_limiter", name);
   });
 

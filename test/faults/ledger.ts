@@ -1,5 +1,5 @@
 // What each fault injected and what it lost, printed as one line per fault and a closing total:
-//   faults: 6 injected, 12000 spans sent, 12000 stored, 0 lost
+//   faults: 6 injected, 12000 spans sent, 12000 stored, 0 lost; 8000 log records sent, 8000 stored, 0 lost
 // "sent" counts only what the pipeline acknowledged (HTTP 200): a sender that was refused knows it
 // and can retry, so only acknowledged data can be silently lost.
 
@@ -10,6 +10,8 @@ export interface FaultResult {
   readonly injected: string;
   readonly spansSent?: number;
   readonly spansStored?: number;
+  readonly logsSent?: number;
+  readonly logsStored?: number;
   readonly firehoseSent?: number;
   readonly firehoseStored?: number;
   /** Anything else worth a number (latencies, handler errors). */
@@ -30,6 +32,11 @@ function line(r: FaultResult): string {
       `spans ${r.spansSent} sent, ${r.spansStored ?? 0} stored, ${lost(r.spansSent, r.spansStored)} lost`,
     );
   }
+  if (r.logsSent !== undefined) {
+    parts.push(
+      `log records ${r.logsSent} sent, ${r.logsStored ?? 0} stored, ${lost(r.logsSent, r.logsStored)} lost`,
+    );
+  }
   if (r.firehoseSent !== undefined) {
     parts.push(
       `firehose requests ${r.firehoseSent} sent, ${r.firehoseStored ?? 0} stored, ${lost(r.firehoseSent, r.firehoseStored)} lost`,
@@ -46,6 +53,9 @@ export function totals(): string {
     results.reduce((n, r) => n + (pick(r) ?? 0), 0);
   const sent = sum((r) => r.spansSent);
   const stored = sum((r) => r.spansStored);
+  const logsSent = sum((r) => r.logsSent);
+  const logsStored = sum((r) => r.logsStored);
+  const logLoss = sum((r) => (r.logsSent === undefined ? 0 : lost(r.logsSent, r.logsStored)));
   const firehoseSent = sum((r) => r.firehoseSent);
   const firehoseStored = sum((r) => r.firehoseStored);
   const spanLoss = sum((r) => (r.spansSent === undefined ? 0 : lost(r.spansSent, r.spansStored)));
@@ -54,6 +64,7 @@ export function totals(): string {
   );
   return (
     `faults: ${results.length} injected, ${sent} spans sent, ${stored} stored, ${spanLoss} lost` +
+    (logsSent > 0 ? `; ${logsSent} log records sent, ${logsStored} stored, ${logLoss} lost` : "") +
     (firehoseSent > 0
       ? `; ${firehoseSent} firehose requests sent, ${firehoseStored} stored, ${firehoseLoss} lost`
       : "")

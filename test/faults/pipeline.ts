@@ -14,7 +14,7 @@ import {
   collectorConfigObject,
 } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
-import { freeCollectorPorts } from "../pipeline/stack";
+import { binaries, freeCollectorPorts } from "../pipeline/stack";
 import { freePort, httpGet, ManagedProcess, sleep, tempDir } from "./control";
 import { TraceStore } from "./traceStore";
 
@@ -32,6 +32,11 @@ export interface FaultPipeline {
   readonly traceStore: TraceStore;
   readonly otlpTracesUrl: string;
   readonly firehoseUrl: string;
+  /** The real log store (VictoriaLogs), restartable on its data directory. */
+  readonly logStore: ManagedProcess;
+  readonly logsUrl: string;
+  readonly otlpLogsUrl: string;
+  readonly firehoseLogsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -69,12 +74,27 @@ export async function startFaultPipeline(
   );
 
   const traceStore = new TraceStore(await freePort());
+  const logsUrl = `http://127.0.0.1:${await freePort()}`;
+  const logStore = new ManagedProcess(
+    {
+      name: "victorialogs",
+      command: binaries().victorialogs.path,
+      args: [
+        `-httpListenAddr=${logsUrl.slice("http://".length)}`,
+        `-storageDataPath=${path.join(dir, "victorialogs-data")}`,
+        "-loggerLevel=WARN",
+      ],
+      ready: () => up(`${logsUrl}/health`),
+    },
+    dir,
+  );
 
   const configFile = path.join(dir, "collector.yaml");
   const config = collectorConfigObject({
     storage: Storage.Prometheus,
     metricsWriteUrl: `${prometheusUrl}/api/v1/write`,
     traceEndpoint: traceStore.endpoint,
+    logsUrl,
     // Everything is kept, so "stored" can be compared with "sent"; the rest is the shipped default.
     samplingPercent: 100,
     fileStorageDir: path.join(dir, "queue"),
@@ -108,6 +128,8 @@ export async function startFaultPipeline(
     started.push(prometheus);
     await traceStore.start();
     started.push(traceStore);
+    await logStore.start();
+    started.push(logStore);
     await collector.start();
     started.push(collector);
   } catch (error) {
@@ -125,6 +147,10 @@ export async function startFaultPipeline(
     traceStore,
     otlpTracesUrl: `http://127.0.0.1:${ports.otlpHttp}/v1/traces`,
     firehoseUrl: `http://127.0.0.1:${ports.firehose}/`,
+    logStore,
+    logsUrl,
+    otlpLogsUrl: `http://127.0.0.1:${ports.otlpHttp}/v1/logs`,
+    firehoseLogsUrl: `http://127.0.0.1:${ports.firehoseLogs}/`,
     stop,
   };
 }

@@ -3,6 +3,7 @@
 // intervals (5 s, growing to 60 s) and the Firehose path's 10 s synchronous retry, so the outage is
 // certainly felt by every retry path. FAULTS_OUTAGE_S=60 runs the issue's full minute.
 import * as fs from "node:fs";
+import { binaries } from "../pipeline/stack";
 import { COLLECTOR_BINARY, PROMETHEUS_BINARY } from "./pipeline";
 
 function seconds(name: string, fallback: number): number {
@@ -23,5 +24,7 @@ export const DRAIN_S = seconds("FAULTS_DRAIN_S", 120);
 export function pipelineMissing(): string | undefined {
   if (!fs.existsSync(COLLECTOR_BINARY)) return `${COLLECTOR_BINARY} is missing: run npm run build:collector`;
   if (!fs.existsSync(PROMETHEUS_BINARY)) return `${PROMETHEUS_BINARY} is missing: apt-get install prometheus`;
+  const logStore = binaries().victorialogs;
+  if (!fs.existsSync(logStore.path)) return `${logStore.path} is missing: run ${logStore.install}`;
   return undefined;
 }

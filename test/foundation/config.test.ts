@@ -158,6 +158,16 @@ describe("stack config validation", () => {
     assert.match(k8s.fix, /firefly:kubernetes\.ingressHost/);
   });
 
+  it("refuses logs on a host with no public HTTPS endpoint, and accepts them on ec2", () => {
+    const docker = only({ logs: "true" });
+    assert.equal(docker.key, "firefly:logs");
+    assert.match(docker.message, /public HTTPS endpoint on port 443/);
+    assert.match(docker.fix, /pulumi config set firefly:logs false/);
+    const config = validateConfig({ values: { logs: "true", logsForwardAll: "true", host: "ec2" } });
+    assert.equal(config.logs, true);
+    assert.equal(config.logsForwardAll, true);
+  });
+
   it("accepts metrics where the host has a public HTTPS endpoint", () => {
     for (const values of [
       { metrics: "true", host: "ec2" },

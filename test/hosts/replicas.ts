@@ -185,15 +185,13 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
   const bin = binaries().collector.path;
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing; run npm run build:collector`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "firefly-replicas-"));
-  const [promPort, ...ports] = await freePorts(1 + count * 9);
+  const [promPort, ...ports] = await freePorts(1 + count * 10);
   const prometheus = await startPrometheus(dir, promPort);
   const token = `replica-token-${"x".repeat(32)}`;
   const portsOf = (i: number): Required<CollectorPorts> => {
-    const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics] = ports.slice(
-      i * 9,
-      i * 9 + 8,
-    );
-    return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics };
+    const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics, firehoseLogs] =
+      ports.slice(i * 10, i * 10 + 9);
+    return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics, firehoseLogs };
   };
   const peers = Array.from({ length: count }, (_, i) => `127.0.0.1:${portsOf(i).otlpPeers}`);
   const peerTls = selfSignedPeerCertificate(dir);
@@ -239,7 +237,7 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
       const name = `collector-${i}`;
       const rdir = path.join(dir, name);
       fs.mkdirSync(rdir);
-      const store = new RecordingStore(ports[i * 9 + 8]);
+      const store = new RecordingStore(ports[i * 10 + 9]);
       await store.start();
       const p = portsOf(i);
       const configFile = path.join(rdir, "collector.yaml");

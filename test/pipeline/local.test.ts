@@ -15,8 +15,18 @@ describe("local pipeline plumbing", function () {
     const first = await ensureLocalPipeline();
     const onDisk = JSON.parse(fs.readFileSync(LOCAL_JSON, "utf8"));
     assert.deepEqual(onDisk, first);
-    assert.deepEqual(Object.keys(onDisk).sort(), ["firehose", "otlp", "prometheus", "traces"]);
+    assert.deepEqual(Object.keys(onDisk).sort(), [
+      "firehose",
+      "firehoseLogs",
+      "logs",
+      "otlp",
+      "prometheus",
+      "traces",
+    ]);
     assert.deepEqual(Object.keys(onDisk.firehose).sort(), ["accessKey", "url"]);
+    assert.deepEqual(Object.keys(onDisk.firehoseLogs).sort(), ["accessKey", "url"]);
+    assert.equal(onDisk.firehoseLogs.accessKey, onDisk.firehose.accessKey);
+    assert.match(onDisk.firehoseLogs.url, /\/firehose\/logs$/);
     assert.deepEqual(Object.keys(onDisk.otlp).sort(), ["headers", "url"]);
     assert.match(onDisk.otlp.headers.authorization, /^Bearer [A-Za-z0-9_-]{32}$/);
     assert.match(onDisk.firehose.accessKey, /^[A-Za-z0-9_-]{32}$/);
@@ -25,6 +35,8 @@ describe("local pipeline plumbing", function () {
       onDisk.otlp.url,
       onDisk.prometheus.url,
       onDisk.traces.jaegerUrl,
+      onDisk.logs.url,
+      onDisk.firehoseLogs.url,
     ]) {
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+/, "loopback only");
     }

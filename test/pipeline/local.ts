@@ -32,11 +32,17 @@ export function ensureLocalPipeline(): Promise<LocalPipeline> {
     const pipeline = await startPipeline();
     const state: State = {
       dir: pipeline.dir,
-      processes: [pipeline.collector.process, pipeline.jaeger.process, pipeline.prometheus.process],
+      processes: [
+        pipeline.collector.process,
+        pipeline.jaeger.process,
+        pipeline.logStore.process,
+        pipeline.prometheus.process,
+      ],
       readiness: [
         `http://127.0.0.1:${pipeline.collector.ports.health}${COLLECTOR_HEALTH_PATH}`,
         `${pipeline.prometheus.url}/-/ready`,
         `${pipeline.jaeger.url}/api/services`,
+        `${pipeline.logStore.url}/health`,
       ],
     };
     fs.writeFileSync(STATE_JSON, JSON.stringify(state, null, 2));

@@ -15,6 +15,7 @@ import {
   FIREHOSE_PATH,
   renderCollectorConfig,
 } from "../../components/shipping/collectorConfig";
+import { FIREHOSE_LOGS_PATH } from "../../components/shipping/logsConfig";
 import { Storage } from "../../components/types";
 import {
   freePorts,
@@ -27,6 +28,7 @@ import {
 
 export const REPO = path.resolve(__dirname, "../..");
 export const JAEGER_VERSION = "1.76.0";
+export const VICTORIALOGS_VERSION = "1.52.1";
 
 /** What `.firefly/local.json` holds: everything a test or a developer needs to talk to the pipeline. */
 export interface LocalPipeline {
@@ -34,6 +36,10 @@ export interface LocalPipeline {
   otlp: { url: string; headers: { authorization: string } };
   prometheus: { url: string };
   traces: { jaegerUrl: string };
+  /** The log store (VictoriaLogs): LogsQL at `/select/logsql/query`. */
+  logs: { url: string };
+  /** The collector's Firehose endpoint for CloudWatch Logs subscriptions (same access key as `firehose`). */
+  firehoseLogs: { url: string; accessKey: string };
 }
 
 interface Binary {
@@ -50,7 +56,7 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-export function binaries(): Record<"collector" | "prometheus" | "jaeger", Binary> {
+export function binaries(): Record<"collector" | "prometheus" | "jaeger" | "victorialogs", Binary> {
   return {
     collector: {
       path: process.env.FIREFLY_COLLECTOR_BIN ?? path.join(REPO, "collector/dist/firefly-otelcol"),
@@ -63,6 +69,12 @@ export function binaries(): Record<"collector" | "prometheus" | "jaeger", Binary
     jaeger: {
       path: process.env.FIREFLY_JAEGER_BIN ?? path.join(REPO, `.firefly/tools/jaeger-${JAEGER_VERSION}`),
       install: "bash .ci/setup.d/30-jaeger.sh",
+    },
+    victorialogs: {
+      path:
+        process.env.FIREFLY_VICTORIALOGS_BIN ??
+        path.join(REPO, `.firefly/tools/victoria-logs-${VICTORIALOGS_VERSION}`),
+      install: "bash .ci/setup.d/35-victorialogs.sh",
     },
   };
 }
@@ -117,6 +129,34 @@ export async function startPrometheus(dir: string, port: number): Promise<Promet
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/-/ready`, proc);
   return { process: proc, port, url, writeUrl: `${url}/api/v1/write` };
+}
+
+// ---- VictoriaLogs ----------------------------------------------------------------------------------
+
+export interface LogStoreHandle {
+  process: StartedProcess;
+  port: number;
+  url: string;
+}
+
+/** VictoriaLogs on loopback with its data in `<dir>/victorialogs-data`; OTLP in, LogsQL out, one port. */
+export async function startVictoriaLogs(dir: string, port: number): Promise<LogStoreHandle> {
+  const data = path.join(dir, "victorialogs-data");
+  fs.mkdirSync(data, { recursive: true });
+  const proc = startProcess(
+    "victorialogs",
+    binaries().victorialogs.path,
+    [
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-storageDataPath=${data}`,
+      "-retentionPeriod=1d",
+      "-loggerLevel=WARN",
+    ],
+    path.join(dir, "victorialogs.log"),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health`, proc);
+  return { process: proc, port, url };
 }
 
 // ---- Jaeger ----------------------------------------------------------------------------------------
@@ -208,8 +248,9 @@ export function randomSecret(): string {
 }
 
 export async function freeCollectorPorts(): Promise<CollectorPorts> {
-  const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, selfMetrics] = await freePorts(7);
-  return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, selfMetrics };
+  const [otlpGrpc, otlpHttp, firehose, firehoseLogs, health, zpages, metrics, selfMetrics] =
+    await freePorts(8);
+  return { otlpGrpc, otlpHttp, firehose, firehoseLogs, health, zpages, metrics, selfMetrics };
 }
 
 /** Starts the built collector with the rendered config; secrets only in its environment. */
@@ -235,6 +276,7 @@ export interface RunningPipeline {
   collector: CollectorHandle;
   prometheus: PrometheusHandle;
   jaeger: JaegerHandle;
+  logStore: LogStoreHandle;
   stop(): Promise<void>;
 }
 
@@ -256,7 +298,7 @@ export async function startPipeline(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "firefly-pipeline-"));
   const started: StartedProcess[] = [];
   try {
-    const [promPort, jaegerOtlp, jaegerQuery, jaegerQueryGrpc] = await freePorts(4);
+    const [promPort, jaegerOtlp, jaegerQuery, jaegerQueryGrpc, logsPort] = await freePorts(5);
     const prometheus = await startPrometheus(dir, promPort);
     started.push(prometheus.process);
     const jaeger = await startJaeger(dir, {
@@ -265,6 +307,8 @@ export async function startPipeline(
       queryGrpc: jaegerQueryGrpc,
     });
     started.push(jaeger.process);
+    const logStore = await startVictoriaLogs(dir, logsPort);
+    started.push(logStore.process);
     const ports = await freeCollectorPorts();
     const secrets = { otlpToken: randomSecret(), firehoseAccessKey: randomSecret() };
     const col = await startCollector(
@@ -273,6 +317,7 @@ export async function startPipeline(
         storage: Storage.Prometheus,
         metricsWriteUrl: prometheus.writeUrl,
         traceEndpoint: jaeger.otlpGrpc,
+        logsUrl: logStore.url,
         fileStorageDir: path.join(dir, "queue"),
         ...LOCAL_COLLECTOR_SETTINGS,
         ...collector,
@@ -292,6 +337,11 @@ export async function startPipeline(
       },
       prometheus: { url: prometheus.url },
       traces: { jaegerUrl: jaeger.url },
+      logs: { url: logStore.url },
+      firehoseLogs: {
+        url: `http://127.0.0.1:${ports.firehoseLogs}${FIREHOSE_LOGS_PATH}`,
+        accessKey: secrets.firehoseAccessKey,
+      },
     };
     const running: RunningPipeline = {
       local,
@@ -299,9 +349,18 @@ export async function startPipeline(
       collector: col,
       prometheus,
       jaeger,
+      logStore,
       // Reads the handles when called: a test may have replaced a part by restarting it.
       stop: () =>
-        stopAll([running.collector.process, running.jaeger.process, running.prometheus.process], dir),
+        stopAll(
+          [
+            running.collector.process,
+            running.jaeger.process,
+            running.logStore.process,
+            running.prometheus.process,
+          ],
+          dir,
+        ),
     };
     return running;
   } catch (error) {

@@ -22,7 +22,7 @@ import {
 const REPO = path.resolve(__dirname, "../..");
 // Grafana 12.4's dashboard migrator knows schema versions up to 42 and migrates anything older.
 const MAX_SCHEMA_VERSION = 42;
-const CORE_PANELS = new Set(["timeseries", "stat", "table", "row", "text"]);
+const CORE_PANELS = new Set(["timeseries", "stat", "table", "row", "text", "logs"]);
 const BUILTIN_VARIABLES = new Set([
   "__rate_interval",
   "__range",
@@ -106,8 +106,8 @@ describe("dashboards", () => {
   it("reference only datasources provisioned for both storages, by uid and type (alert rules too)", () => {
     const promscale = provisioned(true);
     const prometheus = provisioned(false);
-    assert.equal(promscale.size, 3);
-    assert.equal(prometheus.size, 2);
+    assert.equal(promscale.size, 4);
+    assert.equal(prometheus.size, 3);
     for (const [name, d] of Object.entries(dashboards)) {
       for (const p of d.panels) {
         const refs = [p.datasource, ...(p.targets ?? []).map((t) => t.datasource)];

@@ -51,7 +51,8 @@ export function dashboardExpressions(dashboards = loadDashboards()): Expression[
   for (const [name, d] of Object.entries(dashboards)) {
     for (const p of d.panels) {
       for (const t of p.targets ?? []) {
-        if (typeof t.expr === "string")
+        // LogsQL targets (the log store's datasource) are checked against the log store, not Prometheus.
+        if (typeof t.expr === "string" && t.datasource?.uid !== DATASOURCE_UIDS.logs)
           out.push({ where: `${name} / #${p.id} ${p.title} / ${t.refId}`, expr: t.expr });
       }
     }

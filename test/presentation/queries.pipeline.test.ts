@@ -11,6 +11,7 @@ import { ALERT_DEFAULTS, alertRules } from "../../components/presentation/alerts
 import { cloudwatch, lambdaQueries, oneFunction, PER_POINT } from "../../components/presentation/queries";
 import { collectorConfigObject } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
+import { waitForLogs } from "../pipeline/cloudwatchLogs";
 import { deliver, lambdaMetricData, metricStreamRecord } from "../pipeline/firehose";
 import { ensureLocalPipeline, type LocalPipeline } from "../pipeline/local";
 import { sleep } from "../pipeline/processes";
@@ -22,6 +23,7 @@ import {
   substitute,
   variableExpressions,
 } from "./expressions";
+import { sendReports } from "./reportData";
 
 const FN = `orders-${randomBytes(3).toString("hex")}`;
 const ACCOUNT = String(100_000_000_000 + randomBytes(4).readUInt32BE());
@@ -97,6 +99,7 @@ describe("dashboard and alert queries against the local pipeline", function () {
     // Two minutes of CloudWatch data, oldest first (remote write rejects out-of-order samples).
     await sendMinute(local, now - 60_000);
     await sendMinute(local, now);
+    await sendReports(local, FN);
     // Two execution environments, one span-metrics flush apart, so counters rise between samples.
     await runEnvironment(local, 3, 1);
     const calls = `traces_span_metrics_calls_total{faas_name="${FN}"}`;
@@ -155,6 +158,10 @@ describe("dashboard and alert queries against the local pipeline", function () {
     // Durations 20…115 ms against a 3 s timeout.
     assert.deepEqual(await value("firefly-p99-near-timeout"), { value: 115 / 3000, fires: false });
     assert.deepEqual(await value("firefly-pipeline-silent"), { value: 0, fires: false });
+    // From the REPORT lines (reportData.ts): one of four invocations out of memory, one timed out.
+    assert.deepEqual(await value("firefly-out-of-memory"), { value: 1, fires: true });
+    assert.deepEqual(await value("firefly-memory-near-size"), { value: 1, fires: true });
+    assert.deepEqual(await value("firefly-timeouts"), { value: 25, fires: true });
   });
 
   it("found every expression (dashboards, variables, alerts)", () => {
@@ -162,7 +169,7 @@ describe("dashboard and alert queries against the local pipeline", function () {
     assert.equal(variableExpressions().length, 1);
     assert.equal(
       alertExpressions({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { x: 1000 } }).length,
-      6,
+      9,
     );
   });
 
@@ -191,6 +198,14 @@ describe("dashboard and alert queries against the local pipeline", function () {
       );
     });
   }
+
+  it("the function dashboard's logs panel finds the function's REPORT and timeout lines in the log store", async () => {
+    const panel = loadDashboards().function.panels.find((p) => p.type === "logs");
+    assert.ok(panel?.targets?.[0], "no logs panel");
+    const rows = await waitForLogs(local.logs.url, substitute(panel.targets[0].expr, variables), 5);
+    assert.equal(rows.length, 5, JSON.stringify(rows.map((r) => r._msg)));
+    assert.equal(rows.filter((r) => r._msg.startsWith("REPORT")).length, 4);
+  });
 
   it("the function dashboard's trace panels find the function's traces in Jaeger, failed ones by error=true", async () => {
     const dashboard = loadDashboards().function;

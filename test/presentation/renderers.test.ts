@@ -54,6 +54,7 @@ describe("presentation renderers", () => {
         [
           [DATASOURCE_UIDS.prometheus, "prometheus", "http://prometheus:9090"],
           [DATASOURCE_UIDS.jaeger, "jaeger", "http://jaeger:16686"],
+          [DATASOURCE_UIDS.logs, "victoriametrics-logs-datasource", "http://victorialogs:9428"],
         ],
       );
       assert.deepEqual(plain.deleteDatasources, [{ orgId: 1, name: "Promscale SQL" }]);
@@ -73,9 +74,33 @@ describe("presentation renderers", () => {
       });
     });
 
+    it("links traces to their logs (trace id or request id) and log lines to their trace", () => {
+      const ds = parse(
+        renderDatasources({ prometheusUrl: "u", jaegerUrl: "u", logsUrl: "http://logs:9428" }),
+      ).datasources;
+      const jaeger = ds.find((d: any) => d.uid === DATASOURCE_UIDS.jaeger);
+      assert.equal(jaeger.jsonData.tracesToLogsV2.datasourceUid, DATASOURCE_UIDS.logs);
+      assert.equal(
+        jaeger.jsonData.tracesToLogsV2.query,
+        'trace_id:="${__span.traceId}" OR faas.invocation_id:="${__span.tags["faas.invocation_id"]}"',
+      );
+      const logs = ds.find((d: any) => d.uid === DATASOURCE_UIDS.logs);
+      assert.equal(logs.url, "http://logs:9428");
+      assert.deepEqual(logs.jsonData.derivedFields, [
+        {
+          name: "Trace",
+          matcherType: "label",
+          matcherRegex: "trace_id",
+          datasourceUid: DATASOURCE_UIDS.jaeger,
+          url: "${__value.raw}",
+        },
+      ]);
+    });
+
     it("keeps the SQL password out of the file: Grafana expands it from the secret environment", () => {
       const text = renderDatasources({ prometheusUrl: "http://p:9201", jaegerUrl: "http://p:9201", sql });
-      assert.equal(parse(text).datasources[2].secureJsonData.password, `$${SQL_PASSWORD_ENV}`);
+      const pg = parse(text).datasources.find((d: any) => d.uid === DATASOURCE_UIDS.sql);
+      assert.equal(pg.secureJsonData.password, `$${SQL_PASSWORD_ENV}`);
       assert.deepEqual(parse(text).deleteDatasources, []);
     });
 
@@ -131,6 +156,9 @@ describe("presentation renderers", () => {
           "firefly-cold-start-rate",
           "firefly-pipeline-loss",
           "firefly-pipeline-silent",
+          "firefly-memory-near-size",
+          "firefly-out-of-memory",
+          "firefly-timeouts",
         ],
       );
       const withTimeouts = alertRules(alerts({ functionTimeoutsMs: { orders: 30000 } }));

@@ -52,10 +52,10 @@ describe("collector service spec", () => {
     assert.equal(spec.env, undefined);
   });
 
-  it("exposes only the OTLP/HTTP and Firehose ports publicly; the queue has a volume its user owns", () => {
+  it("exposes only the OTLP/HTTP and the two Firehose ports publicly; the queue has a volume its user owns", () => {
     assert.deepEqual(
       spec.ports.filter((p) => p.public).map((p) => p.container),
-      [4318, 4433],
+      [4318, 4433, 4434],
     );
     assert.deepEqual(spec.volumes, [
       { name: "collector-queue", mountPath: COLLECTOR_FILE_STORAGE_DIR, sizeGb: 5, owner: "10001:10001" },

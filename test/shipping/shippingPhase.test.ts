@@ -71,7 +71,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         ofType("docker:index/volume:Volume")
           .map((v) => v.inputs.name)
           .sort(),
-        ["ff-collector-queue", "ff-timescaledb-data"],
+        ["ff-collector-queue", "ff-timescaledb-data", "ff-victorialogs-data"],
       );
       const net = ofType("docker:index/network:Network")[0].inputs.name;
       for (const c of ofType("docker:index/container:Container").filter((x) => !x.name.endsWith("-init"))) {
@@ -84,7 +84,11 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const published = ofType("docker:index/container:Container").flatMap((c) =>
         (c.inputs.ports ?? []).map((p: any) => `${c.inputs.name} ${p.ip}:${p.external}`),
       );
-      assert.deepEqual(published.sort(), ["ff-collector 127.0.0.1:4318", "ff-collector 127.0.0.1:4433"]);
+      assert.deepEqual(published.sort(), [
+        "ff-collector 127.0.0.1:4318",
+        "ff-collector 127.0.0.1:4433",
+        "ff-collector 127.0.0.1:4434",
+      ]);
     });
 
     it("outputs: no public URL on a bare docker host; same-host store URLs; the SQL connection", async () => {
@@ -138,7 +142,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
           .filter((c) => !c.name.endsWith("-init"))
           .map((c) => c.inputs.name)
           .sort(),
-        ["rd-collector", "rd-jaeger", "rd-prometheus"],
+        ["rd-collector", "rd-jaeger", "rd-prometheus", "rd-victorialogs"],
       );
     });
 
@@ -174,7 +178,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       const rules = ingressRules();
       assert.ok(!rules.some((r) => r.cidrIpv4 === "0.0.0.0/0" || r.cidrIpv6 === "::/0"));
       const fromLink = rules.filter((r) => r.referencedSecurityGroupId).map((r) => r.fromPort);
-      assert.deepEqual(fromLink.sort(), [4318, 4433]);
+      assert.deepEqual(fromLink.sort(), [4318, 4433, 4434]);
       assert.deepEqual(
         rules.filter((r) => r.cidrIpv4).map((r) => `${r.cidrIpv4}:${r.fromPort}`),
         ["203.0.113.0/24:3000"],
@@ -186,7 +190,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         ofType("aws:apigatewayv2/route:Route")
           .map((r) => r.inputs.routeKey)
           .sort(),
-        ["POST /firehose", "POST /v1/traces"],
+        ["POST /firehose", "POST /firehose/logs", "POST /v1/logs", "POST /v1/traces"],
       );
       for (const i of ofType("aws:apigatewayv2/integration:Integration")) {
         assert.equal(i.inputs.connectionType, "VPC_LINK");
@@ -199,9 +203,11 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         [
           { AWS_INSTANCE_IPV4: "10.0.1.23", AWS_INSTANCE_PORT: "4318" },
           { AWS_INSTANCE_IPV4: "10.0.1.23", AWS_INSTANCE_PORT: "4433" },
+          { AWS_INSTANCE_IPV4: "10.0.1.23", AWS_INSTANCE_PORT: "4434" },
         ],
       );
       assert.equal(await output(phase.firehoseUrl), `${API_ENDPOINT}/firehose`);
+      assert.equal(await output(phase.firehoseLogsUrl), `${API_ENDPOINT}/firehose/logs`);
       assert.equal(await output(phase.otlpEndpoint), API_ENDPOINT);
     });
 
@@ -352,7 +358,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
         ofType(t)
           .map((r) => r.inputs.metadata.name)
           .sort();
-      assert.deepEqual(names("kubernetes:apps/v1:StatefulSet"), ["collector", "timescaledb"]);
+      assert.deepEqual(names("kubernetes:apps/v1:StatefulSet"), ["collector", "timescaledb", "victorialogs"]);
       assert.deepEqual(names("kubernetes:apps/v1:Deployment"), ["promscale"]);
       assert.deepEqual(names("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), ["collector"]);
       assert.deepEqual(names("kubernetes:policy/v1:PodDisruptionBudget"), ["collector"]);
@@ -371,7 +377,7 @@ describe("ShippingPhase (Pulumi mocks)", () => {
       ]);
       assert.deepEqual(
         ing.inputs.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.port.number}`),
-        ["/v1/traces->4318", "/firehose->4433"],
+        ["/v1/traces->4318", "/v1/logs->4318", "/firehose->4433", "/firehose/logs->4434"],
       );
       assert.ok(!ofType("kubernetes:core/v1:Service").some((s) => s.inputs.spec.type === "LoadBalancer"));
       assert.equal(await output(phase.firehoseUrl), "https://ingest.example.com/firehose");
