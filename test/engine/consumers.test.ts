@@ -202,18 +202,25 @@ describe("other languages on the real Pulumi engine", function () {
   });
 
   describe("a YAML program", () => {
-    const yamlProgram = (body: string) => {
+    /** A YAML program using the plugin from the checkout: by `pulumi package add`, as the docs say, or
+     * (faster, for the refusals) by a plugin path. */
+    const yamlProgram = (body: string, how: "package add" | "plugin path") => {
       const dir = scratch("yaml");
-      fs.writeFileSync(
-        path.join(dir, "Pulumi.yaml"),
-        `name: yaml-consumer\nruntime: yaml\nplugins:\n  providers:\n    - name: firefly\n      path: ${ROOT}\n${body}`,
-      );
+      const file = path.join(dir, "Pulumi.yaml");
+      fs.writeFileSync(file, "name: yaml-consumer\nruntime: yaml\n");
+      if (how === "package add") {
+        engine.pulumi(["package", "add", ROOT], dir);
+        assert.match(fs.readFileSync(file, "utf8"), /packages:\n {2}firefly: /);
+      } else {
+        fs.appendFileSync(file, `plugins:\n  providers:\n    - name: firefly\n      path: ${ROOT}\n`);
+      }
+      fs.appendFileSync(file, body);
       engine.newStack(dir);
       return dir;
     };
 
     it("previews the docs' Firefly example: the same resources as the mocks, inside the component's phases", () => {
-      const dir = yamlProgram(examples["yaml-firefly"]);
+      const dir = yamlProgram(examples["yaml-firefly"], "package add");
       const r = engine.pulumi(["preview", "--json"], dir);
       const steps = previewSteps(r.stdout);
       const counts = countByType(steps);
@@ -227,9 +234,8 @@ describe("other languages on the real Pulumi engine", function () {
       ["functions", "      host: ec2\n      functions: [orders]\n", undefined],
     ] as const) {
       it(`is refused ${what} with the TypeScript message, before any resource exists`, () => {
-        const dir = yamlProgram(
-          `resources:\n  firefly:\n    type: firefly:Firefly\n    properties:\n${props}`,
-        );
+        const program = `resources:\n  firefly:\n    type: firefly:Firefly\n    properties:\n${props}`;
+        const dir = yamlProgram(program, "plugin path");
         const r = engine.pulumi(["preview"], dir, { allowFailure: true });
         const out = r.stdout + r.stderr;
         assert.notEqual(r.status, 0, out);

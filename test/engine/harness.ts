@@ -100,16 +100,8 @@ export class Engine {
   }
 
   private buildPlugins() {
-    // The component provider as the engine runs it (package.json "main"), from the current sources.
-    const script = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts[
-      "build:package"
-    ];
-    const bundle = script.match(/^esbuild ([^&]+) &&/)?.[1];
-    if (!bundle) throw new Error(`package.json build:package no longer starts with esbuild: ${script}`);
-    execFileSync(path.join(ROOT, "node_modules", ".bin", "esbuild"), bundle.trim().split(/\s+/), {
-      cwd: ROOT,
-      stdio: "inherit",
-    });
+    // The component provider as the engine runs it (package.json "main") and its schema, from the sources.
+    execFileSync("npm", ["run", "--silent", "build:provider"], { cwd: ROOT, stdio: "inherit" });
     const standin = path.join(WORK, "standin.js");
     execFileSync(
       path.join(ROOT, "node_modules", ".bin", "esbuild"),
