@@ -13,6 +13,7 @@ import {
   Engine,
   gensdk,
   previewSteps,
+  python,
   ROOT,
   type Step,
   scratch,
@@ -20,8 +21,7 @@ import {
 } from "./harness";
 
 const PHASES = ["firefly:index:EmitPhase", "firefly:index:ShippingPhase", "firefly:index:PresentationPhase"];
-/** The Python package the venv holds, and the Go SDK module the generated code imports. */
-const PY = path.join(VENV, "bin", "python");
+/** The Go SDK module the generated code imports. */
 const GO_SDK_MODULE = "example.com/pulumi-firefly/sdk";
 
 /** What the same component with the same args creates under the unit tests' mocks. */
@@ -143,14 +143,14 @@ describe("other languages on the real Pulumi engine", function () {
   it("generates a Python SDK that installs beside the `pulumi` package and imports", () => {
     engine.pulumi(["package", "gen-sdk", schemaFile, "--language", "python", "--out", sdk], sdk);
     execFileSync(
-      PY,
+      python(),
       ["-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", path.join(sdk, "python")],
       {
         stdio: "inherit",
       },
     );
     const out = execFileSync(
-      PY,
+      python(),
       [
         "-c",
         "import pulumi, pulumi_firefly as f; print(f.Firefly.__name__, f.Host.EC2.value, f.EmitPhase.__name__)",
