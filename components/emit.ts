@@ -11,7 +11,12 @@ import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer
 import { validateMetricNames, validateMetricsDelivery } from "./emit/metrics";
 import { createMetricsDelivery } from "./emit/metricsDelivery";
 
-export { fireflyTransform, type InstrumentationInputs, instrumentFunctionArgs } from "./emit/functionArgs";
+export {
+  fireflyTransform,
+  fireflyTransformation,
+  type InstrumentationInputs,
+  instrumentFunctionArgs,
+} from "./emit/functionArgs";
 export { validateMetricsDelivery } from "./emit/metrics";
 
 /** Defaults of {@link EmitPhaseArgs}, in one place. */

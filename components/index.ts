@@ -10,6 +10,7 @@ export {
   EmitPhase,
   type EmitPhaseArgs,
   fireflyTransform,
+  fireflyTransformation,
   instrumentFunctionArgs,
   validateMetricsDelivery,
 } from "./emit";
