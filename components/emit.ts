@@ -53,7 +53,7 @@ export interface EmitPhaseArgs {
   readonly sampler?: string;
   /** `OTEL_TRACES_SAMPLER_ARG`. Default: unset. */
   readonly samplerArg?: string;
-  /** `FIREFLY_FLUSH_TIMEOUT_MS`: longest an invocation waits for its spans to export. Default: unset (the layer's default). */
+  /** `FIREFLY_FLUSH_TIMEOUT_MS`: longest an invocation waits for its spans to export. Default: 500 ms, as `firefly:flushTimeoutMs`. */
   readonly flushTimeoutMs?: number;
 }
 

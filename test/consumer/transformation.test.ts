@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { fireflyTransformation, InstrumentationMode } from "../../components";
+import { fireflyTransformation, InstrumentationMode, SETTINGS } from "../../components";
 import { FIREFLY_HANDLER } from "../../components/emit/instrument";
 import { plain } from "../emit/rpc";
 
@@ -59,6 +59,12 @@ describe("fireflyTransformation under Pulumi's mocks", () => {
     assert.deepEqual(f.layers, [LAYER]);
     assert.equal(f.environment.variables.FIREFLY_HANDLER, "index.handler");
     assert.equal(f.environment.variables.OTEL_EXPORTER_OTLP_ENDPOINT, "https://otel.example.com");
+  });
+
+  it("gives them the same flush budget as firefly:flushTimeoutMs's default, not the layer's 1000 ms", () => {
+    const env = functions["with-orders"].environment.variables;
+    assert.equal(env.FIREFLY_FLUSH_TIMEOUT_MS, String(SETTINGS.flushTimeoutMs.default));
+    assert.equal(env.FIREFLY_FLUSH_TIMEOUT_MS, "500");
   });
 
   it("leaves other functions alone", () => {
