@@ -158,6 +158,13 @@ describe("other languages on the real Pulumi engine", function () {
       { encoding: "utf8" },
     );
     assert.equal(out.trim(), "Firefly ec2 EmitPhase");
+    // The schema's secret marks reach the SDK: a token passed as a plain string is sent as a secret.
+    const firefly = fs.readFileSync(path.join(sdk, "python", "pulumi_firefly", "firefly.py"), "utf8");
+    assert.match(
+      firefly,
+      /\["otlp_token"\] = None if otlp_token is None else pulumi\.Output\.secret\(otlp_token\)/,
+    );
+    assert.match(firefly, /additional_secret_outputs=\["grafanaAdminPassword", "otlpToken"\]/);
   });
 
   it("generates a Node.js SDK that type-checks", () => {
