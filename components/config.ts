@@ -45,12 +45,13 @@ export const DEFAULT_METRIC_NAMES = [
   "ConcurrentExecutions",
 ];
 
-export enum InstrumentationMode {
+export const InstrumentationMode = {
   /** The function's handler becomes `/opt/firefly/handler.handler`; its own moves to `FIREFLY_HANDLER`. */
-  Handler = "handler",
+  Handler: "handler",
   /** `AWS_LAMBDA_EXEC_WRAPPER=/opt/firefly-wrapper`; the handler is left alone. */
-  Wrapper = "wrapper",
-}
+  Wrapper: "wrapper",
+} as const;
+export type InstrumentationMode = (typeof InstrumentationMode)[keyof typeof InstrumentationMode];
 
 const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 // Full ARN (any partition, optional version/alias qualifier) or the partial `123456789012:function:name` form.

@@ -18,7 +18,12 @@ import { createLogsDelivery, validateLogsDelivery } from "./emit/logs";
 import { validateMetricNames, validateMetricsDelivery } from "./emit/metrics";
 import { createMetricsDelivery } from "./emit/metricsDelivery";
 
-export { fireflyTransform, type InstrumentationInputs, instrumentFunctionArgs } from "./emit/functionArgs";
+export {
+  fireflyTransform,
+  fireflyTransformation,
+  type InstrumentationInputs,
+  instrumentFunctionArgs,
+} from "./emit/functionArgs";
 export { validateMetricsDelivery } from "./emit/metrics";
 
 /** Defaults of {@link EmitPhaseArgs}, in one place. */
@@ -67,7 +72,7 @@ export interface EmitPhaseArgs {
   readonly sampler?: string;
   /** `OTEL_TRACES_SAMPLER_ARG`. Default: unset. */
   readonly samplerArg?: string;
-  /** `FIREFLY_FLUSH_TIMEOUT_MS`: longest an invocation waits for its spans to export. Default: unset (the layer's default). */
+  /** `FIREFLY_FLUSH_TIMEOUT_MS`: longest an invocation waits for its spans to export. Default: 500 ms, as `firefly:flushTimeoutMs`. */
   readonly flushTimeoutMs?: number;
 }
 

@@ -12,6 +12,7 @@ export {
   EmitPhase,
   type EmitPhaseArgs,
   fireflyTransform,
+  fireflyTransformation,
   type InstrumentationInputs,
   instrumentFunctionArgs,
   validateMetricsDelivery,

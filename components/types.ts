@@ -1,26 +1,29 @@
 // Shared, analyzer-facing types. The component provider's analyzer turns these into the schema other
-// languages see, so they stay interfaces and enums: no unions, no functions.
+// languages see, so they stay interfaces and enums: no unions, no functions. Enums are `as const` objects
+// with a type of their values: other languages get an enum, TypeScript takes `Host.Ec2` or plain "ec2".
 import type * as pulumi from "@pulumi/pulumi";
 
 /** Where the shipping and presentation services run. */
-export enum Host {
+export const Host = {
   /** Any Docker engine: the local one unless `DockerHostArgs.engine` names another (e.g. `ssh://user@host`). */
-  Docker = "docker",
+  Docker: "docker",
   /** One x86_64 EC2 instance running the same containers. */
-  Ec2 = "ec2",
+  Ec2: "ec2",
   /** Any Kubernetes cluster reachable from a kubeconfig. */
-  Kubernetes = "kubernetes",
-}
+  Kubernetes: "kubernetes",
+} as const;
+export type Host = (typeof Host)[keyof typeof Host];
 
 /** Which store holds metrics and traces. */
-export enum Storage {
+export const Storage = {
   /** Promscale 0.17.0 on TimescaleDB (PromQL, Jaeger query API and SQL). Discontinued upstream; x86_64 only. */
-  Promscale = "promscale",
+  Promscale: "promscale",
   /** Prometheus (remote-write receiver) for metrics and Jaeger for traces, both maintained. */
-  Prometheus = "prometheus",
+  Prometheus: "prometheus",
   /** Stores you already run (`ExternalStorage`): Firefly deploys only the gateway and Grafana. */
-  External = "external",
-}
+  External: "external",
+} as const;
+export type Storage = (typeof Storage)[keyof typeof Storage];
 
 /** Stores you run yourself, for `storage: external` (e.g. a VictoriaMetrics cluster, Jaeger on OpenSearch). */
 export interface ExternalStorage {

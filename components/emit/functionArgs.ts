@@ -140,3 +140,16 @@ export function fireflyTransform(settings: InstrumentationInputs): pulumi.Resour
     return props === undefined ? undefined : { props, opts: args.opts };
   };
 }
+
+/**
+ * The same instrumentation as a resource transformation (`transformations` resource option), for unit
+ * tests: Pulumi's mocks do not run transforms registered with `registerResourceTransform`, but they do run
+ * the `transformations` of a resource and its children. Give it to the component (or resource) holding
+ * the functions: `{ transformations: [fireflyTransformation(settings)] }`.
+ */
+export function fireflyTransformation(settings: InstrumentationInputs): pulumi.ResourceTransformation {
+  return (args) => {
+    const props = transformFunctionProps(args.type, args.name, args.props, settings);
+    return props === undefined ? undefined : { props, opts: args.opts };
+  };
+}

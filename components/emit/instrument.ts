@@ -70,7 +70,7 @@ export interface InstrumentationSettings {
   sampler?: string;
   /** `OTEL_TRACES_SAMPLER_ARG`. */
   samplerArg?: string;
-  /** `FIREFLY_FLUSH_TIMEOUT_MS`. */
+  /** `FIREFLY_FLUSH_TIMEOUT_MS`. Default: 500, as `firefly:flushTimeoutMs`. */
   flushTimeoutMs?: number;
 }
 
@@ -141,7 +141,8 @@ function preferenceEnv(s: InstrumentationSettings): Record<string, string> {
   const prefs: Record<string, string> = {};
   if (s.sampler !== undefined) prefs.OTEL_TRACES_SAMPLER = s.sampler;
   if (s.samplerArg !== undefined) prefs.OTEL_TRACES_SAMPLER_ARG = s.samplerArg;
-  if (s.flushTimeoutMs !== undefined) prefs.FIREFLY_FLUSH_TIMEOUT_MS = String(s.flushTimeoutMs);
+  // Unset, the layer would wait up to its own 1000 ms; every Firefly entry point says 500 (firefly:flushTimeoutMs).
+  prefs.FIREFLY_FLUSH_TIMEOUT_MS = String(s.flushTimeoutMs ?? 500);
   return prefs;
 }
 

@@ -115,4 +115,56 @@ describe("the package imported by name from a packed tarball", function () {
     );
     assert.match(String(exported.grafana), /^http/);
   });
+
+  it("bundles a handler that uses @firefly-o11y/aws-sdk as the docs say, and it loads the layer's copy", () => {
+    const dir = path.join(app, "fn");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "handler.ts"), docExamples("docs/consuming.md")["ts-aws-sdk"]);
+    const doc = fs.readFileSync(path.join(ROOT, "docs", "consuming.md"), "utf8");
+    const paths = JSON.parse(doc.match(/"paths": (\{[^\n]*?\] \})/)?.[1] ?? "null");
+    assert.ok(paths, "docs/consuming.md shows no tsconfig paths for @firefly-o11y/aws-sdk");
+    fs.writeFileSync(
+      path.join(app, "tsconfig.fn.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          target: "ES2022",
+          module: "node16",
+          moduleResolution: "node16",
+          noEmit: true,
+          baseUrl: ".",
+          paths,
+          typeRoots: [path.join(ROOT, "node_modules", "@types")],
+          types: ["node"],
+        },
+        files: ["fn/handler.ts"],
+      }),
+    );
+    execFileSync(path.join(ROOT, "node_modules", ".bin", "tsc"), ["-p", path.join(app, "tsconfig.fn.json")], {
+      stdio: "inherit",
+    });
+    const command = doc.match(/^esbuild handler\.ts (.+) --outfile=\S+$/m)?.[1];
+    assert.ok(command, "docs/consuming.md shows no esbuild command");
+    const bundle = path.join(dir, "dist", "handler.js");
+    execFileSync(
+      path.join(ROOT, "node_modules", ".bin", "esbuild"),
+      [path.join(dir, "handler.ts"), ...command.split(" "), `--outfile=${bundle}`, "--log-level=warning"],
+      { cwd: dir, stdio: "inherit" },
+    );
+    assert.match(fs.readFileSync(bundle, "utf8"), /require\("@firefly-o11y\/aws-sdk"\)/);
+    // Lambda puts /opt/nodejs/node_modules on the module path; the built layer holds the same tree.
+    const layerModules = path.join(ROOT, "layer", "dist", "opt", "nodejs", "node_modules");
+    assert.ok(fs.existsSync(path.join(layerModules, "@firefly-o11y", "aws-sdk")), "build the layer first");
+    const r = spawnSync(
+      process.execPath,
+      ["-e", `require(${JSON.stringify(bundle)}).handler().then((r) => console.log(JSON.stringify(r)))`],
+      {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, NODE_PATH: layerModules, AWS_REGION: "eu-west-1" },
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), JSON.stringify({ instrumented: true }));
+  });
 });

@@ -13,6 +13,7 @@ import {
   Engine,
   gensdk,
   previewSteps,
+  python,
   ROOT,
   type Step,
   scratch,
@@ -20,8 +21,7 @@ import {
 } from "./harness";
 
 const PHASES = ["firefly:index:EmitPhase", "firefly:index:ShippingPhase", "firefly:index:PresentationPhase"];
-/** The Python package the venv holds, and the Go SDK module the generated code imports. */
-const PY = path.join(VENV, "bin", "python");
+/** The Go SDK module the generated code imports. */
 const GO_SDK_MODULE = "example.com/pulumi-firefly/sdk";
 
 /** What the same component with the same args creates under the unit tests' mocks. */
@@ -143,14 +143,14 @@ describe("other languages on the real Pulumi engine", function () {
   it("generates a Python SDK that installs beside the `pulumi` package and imports", () => {
     engine.pulumi(["package", "gen-sdk", schemaFile, "--language", "python", "--out", sdk], sdk);
     execFileSync(
-      PY,
+      python(),
       ["-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", path.join(sdk, "python")],
       {
         stdio: "inherit",
       },
     );
     const out = execFileSync(
-      PY,
+      python(),
       [
         "-c",
         "import pulumi, pulumi_firefly as f; print(f.Firefly.__name__, f.Host.EC2.value, f.EmitPhase.__name__)",
@@ -158,6 +158,13 @@ describe("other languages on the real Pulumi engine", function () {
       { encoding: "utf8" },
     );
     assert.equal(out.trim(), "Firefly ec2 EmitPhase");
+    // The schema's secret marks reach the SDK: a token passed as a plain string is sent as a secret.
+    const firefly = fs.readFileSync(path.join(sdk, "python", "pulumi_firefly", "firefly.py"), "utf8");
+    assert.match(
+      firefly,
+      /\["otlp_token"\] = None if otlp_token is None else pulumi\.Output\.secret\(otlp_token\)/,
+    );
+    assert.match(firefly, /additional_secret_outputs=\["grafanaAdminPassword", "otlpToken"\]/);
   });
 
   it("generates a Node.js SDK that type-checks", () => {
@@ -202,18 +209,25 @@ describe("other languages on the real Pulumi engine", function () {
   });
 
   describe("a YAML program", () => {
-    const yamlProgram = (body: string) => {
+    /** A YAML program using the plugin from the checkout: by `pulumi package add`, as the docs say, or
+     * (faster, for the refusals) by a plugin path. */
+    const yamlProgram = (body: string, how: "package add" | "plugin path") => {
       const dir = scratch("yaml");
-      fs.writeFileSync(
-        path.join(dir, "Pulumi.yaml"),
-        `name: yaml-consumer\nruntime: yaml\nplugins:\n  providers:\n    - name: firefly\n      path: ${ROOT}\n${body}`,
-      );
+      const file = path.join(dir, "Pulumi.yaml");
+      fs.writeFileSync(file, "name: yaml-consumer\nruntime: yaml\n");
+      if (how === "package add") {
+        engine.pulumi(["package", "add", ROOT], dir);
+        assert.match(fs.readFileSync(file, "utf8"), /packages:\n {2}firefly: /);
+      } else {
+        fs.appendFileSync(file, `plugins:\n  providers:\n    - name: firefly\n      path: ${ROOT}\n`);
+      }
+      fs.appendFileSync(file, body);
       engine.newStack(dir);
       return dir;
     };
 
     it("previews the docs' Firefly example: the same resources as the mocks, inside the component's phases", () => {
-      const dir = yamlProgram(examples["yaml-firefly"]);
+      const dir = yamlProgram(examples["yaml-firefly"], "package add");
       const r = engine.pulumi(["preview", "--json"], dir);
       const steps = previewSteps(r.stdout);
       const counts = countByType(steps);
@@ -227,9 +241,8 @@ describe("other languages on the real Pulumi engine", function () {
       ["functions", "      host: ec2\n      functions: [orders]\n", undefined],
     ] as const) {
       it(`is refused ${what} with the TypeScript message, before any resource exists`, () => {
-        const dir = yamlProgram(
-          `resources:\n  firefly:\n    type: firefly:Firefly\n    properties:\n${props}`,
-        );
+        const program = `resources:\n  firefly:\n    type: firefly:Firefly\n    properties:\n${props}`;
+        const dir = yamlProgram(program, "plugin path");
         const r = engine.pulumi(["preview"], dir, { allowFailure: true });
         const out = r.stdout + r.stderr;
         assert.notEqual(r.status, 0, out);

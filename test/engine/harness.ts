@@ -12,9 +12,16 @@ export const ROOT = path.join(__dirname, "..", "..");
 const WORK = path.join(ROOT, ".firefly", "engine");
 /** Python venv with the `pulumi` package from PyPI (made by .ci/setup.d/70-pulumi.sh). */
 export const VENV = path.join(WORK, "venv");
-/** Go/.NET SDK generator built from Pulumi's codegen (.ci/setup.d/70-pulumi.sh). */
+/** Go SDK generator built from Pulumi's codegen (.ci/setup.d/70-pulumi.sh). */
 export const gensdk = () =>
-  path.join(ROOT, ".firefly", "tools", `gensdk-${goModVersion("test/engine/gensdk")}`);
+  made(path.join(ROOT, ".firefly", "tools", `gensdk-${goModVersion("test/engine/gensdk")}`));
+/** The venv's Python. */
+export const python = () => made(path.join(VENV, "bin", "python"));
+
+function made(file: string): string {
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run .ci/setup.d/70-pulumi.sh`);
+  return file;
+}
 export const STANDIN_PACKAGES = ["aws", "docker", "random", "tls", "kubernetes"];
 
 function goModVersion(dir: string): string {
@@ -100,16 +107,8 @@ export class Engine {
   }
 
   private buildPlugins() {
-    // The component provider as the engine runs it (package.json "main"), from the current sources.
-    const script = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts[
-      "build:package"
-    ];
-    const bundle = script.match(/^esbuild ([^&]+) &&/)?.[1];
-    if (!bundle) throw new Error(`package.json build:package no longer starts with esbuild: ${script}`);
-    execFileSync(path.join(ROOT, "node_modules", ".bin", "esbuild"), bundle.trim().split(/\s+/), {
-      cwd: ROOT,
-      stdio: "inherit",
-    });
+    // The component provider as the engine runs it (package.json "main") and its schema, from the sources.
+    execFileSync("npm", ["run", "--silent", "build:provider"], { cwd: ROOT, stdio: "inherit" });
     const standin = path.join(WORK, "standin.js");
     execFileSync(
       path.join(ROOT, "node_modules", ".bin", "esbuild"),
