@@ -28,6 +28,8 @@ export const UNPINNED_IMAGES: Readonly<Record<string, string>> = {
     "an official library image: the tag is rebuilt, and public references disagree on its digest",
   "busybox:1.37.0":
     "an official library image: the tag is rebuilt, and public references disagree on its digest",
+  "victoriametrics/victoria-logs:v1.52.1":
+    "no public reference to a digest for this tag found; the tag follows VictoriaLogs' docs and was not pulled here",
   "timescale/promscale:0.17.0": "no public reference to a digest found (end of life, see storageChoice.ts)",
   "timescale/timescaledb-ha:pg14.6-ts2.9.1-p1":
     "no public reference to a digest found (end of life, see storageChoice.ts)",

@@ -159,8 +159,9 @@ describe("stack config validation", () => {
   });
 
   it("refuses logs on a host with no public HTTPS endpoint, and accepts them on ec2", () => {
-    const docker = only({ logs: "true" });
-    assert.equal(docker.key, "firefly:logs");
+    // (The bare docker host is also refused for the functions' loopback endpoint: a problem of its own.)
+    const docker = problems({ logs: "true" }).find((p) => p.key === "firefly:logs");
+    assert.ok(docker, "logs refused on docker without a public URL");
     assert.match(docker.message, /public HTTPS endpoint on port 443/);
     assert.match(docker.fix, /pulumi config set firefly:logs false/);
     const config = validateConfig({ values: { logs: "true", logsForwardAll: "true", host: "ec2" } });

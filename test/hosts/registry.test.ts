@@ -110,6 +110,7 @@ describe("hosts as adapters", () => {
       "ShippingPhase",
       "Storage",
       "fireflyTransform",
+      "fireflyTransformation",
       "instrumentFunctionArgs",
       "validateMetricsDelivery",
     ]);
