@@ -78,6 +78,24 @@ export function rows(r: BenchResults): Row[] {
       target: "added ≤ 1 ms p50",
       met: yes(w.addedP50Ms <= 1),
     });
+    const e = l.export;
+    if (e) {
+      out.push({
+        figure: `Export after the response (${e.runtime}, n=${e.invocations}): no layer, runtime part p50 / p99`,
+        value: `${e.baseline.p50} / ${e.baseline.p99} ms`,
+        target: "",
+        met: "—",
+      });
+      for (const p of e.paths) {
+        const added = round(p.runtimeMs.p50 - e.baseline.p50, 3);
+        out.push({
+          figure: `Export after the response, collector ${p.path}: runtime part (caller waits) / billed part, p50 / p99`,
+          value: `${p.runtimeMs.p50} / ${p.runtimeMs.p99} ms (+${added} p50) · billed ${p.billedMs.p50} / ${p.billedMs.p99} ms`,
+          target: p.path === "black hole" ? "runtime part added < 2 ms" : "runtime part added ≤ 1 ms p50",
+          met: yes(p.path === "black hole" ? added < 2 : added <= 1),
+        });
+      }
+    }
     out.push({
       figure: "Warm invocation p50 / p99: upstream OTel layer (rebuilt)",
       value: `${w.durationMs.upstream.p50} / ${w.durationMs.upstream.p99} ms (+${w.upstreamAddedP50Ms} / +${w.upstreamAddedP99Ms})`,
