@@ -53,6 +53,19 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
     assert.ok(proxied.runtimeMs.p50 < proxied.billedMs.p50);
   });
 
+  it("measures init and the runtime's part under aws-lambda-rie on every runtime", () => {
+    const rie = results.lambda!.rie!;
+    assert.deepEqual(
+      rie.map((r) => r.runtime),
+      ["nodejs20.x", "nodejs22.x", "nodejs24.x"],
+    );
+    for (const r of rie) {
+      assert.ok(r.initMs.firefly.n > 0 && r.initMs.none.n > 0, JSON.stringify(r.initMs));
+      for (const s of [r.runtimeMs.none, r.runtimeMs.healthy, r.runtimeMs.blackHoled])
+        assert.ok(s.n > 0 && s.p50 > 0);
+    }
+  });
+
   it("measures warm invocations and both zips", () => {
     const w = results.lambda!.warm;
     for (const v of ["none", "firefly", "upstream"] as const) assert.equal(w.durationMs[v].n, w.invocations);

@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LAYER_ZIP, type LambdaFunction, startFunction } from "../layer/runtime";
+import { startRie } from "../layer/rie";
+import { LAYER_ZIP, type LambdaFunction, RUNTIMES, runtimeBinaries, startFunction } from "../layer/runtime";
 import { type Gateway, startGateway } from "./gateway";
 import { buildUpstreamLayer } from "./upstream/build.mjs";
 import { QUICK, round, type Summary, scrapeSum, summarize } from "./util";
@@ -59,10 +60,21 @@ export interface ExportResult {
   paths: ExportPathResult[];
 }
 
+/** Under AWS's Runtime Interface Emulator: its INIT REPORT and RTDONE figures, per runtime. */
+export interface RieRuntimeResult {
+  runtime: string;
+  ric: string;
+  /** INIT REPORT durationMs: no layer, and with the layer (handler redirection). */
+  initMs: { none: Summary; firefly: Summary };
+  /** RTDONE duration of warm invocations (the runtime's part): no layer, healthy collector, black-holed. */
+  runtimeMs: { none: Summary; healthy: Summary; blackHoled: Summary };
+}
+
 export interface LambdaBenchResult {
   coldStart: ColdStartResult;
   warm: WarmResult;
   export?: ExportResult;
+  rie?: RieRuntimeResult[];
   upstreamZipBytes: number;
 }
 
@@ -290,6 +302,76 @@ export async function benchExport(gw: Gateway): Promise<ExportResult> {
   }
 }
 
+/**
+ * The same fixture under aws-lambda-rie on every runtime: Init Duration from its INIT REPORT (cold
+ * starts, round-robin), and the runtime's part of warm invocations from its RTDONE lines, with no
+ * layer, with the layer and a healthy collector, and with the layer and a black-holed collector.
+ */
+export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
+  const colds = QUICK ? 3 : 20;
+  const invocations = QUICK ? 10 : 300;
+  const hole = net.createServer(() => {});
+  const held = new Set<net.Socket>();
+  hole.on("connection", (s) => held.add(s));
+  await new Promise<void>((resolve) => hole.listen(0, "127.0.0.1", resolve));
+  const collector = `http://127.0.0.1:${gw.ports.otlpHttp}`;
+  const holeUrl = `http://127.0.0.1:${(hole.address() as net.AddressInfo).port}`;
+  const start = (runtime: (typeof RUNTIMES)[number], mode: "none" | "redirect", endpoint: string) =>
+    startRie({
+      runtime,
+      mode,
+      taskRoot: TASK_ROOT,
+      handler: HANDLER,
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${gw.token}`,
+        FIREFLY_FLUSH_TIMEOUT_MS: "300",
+      },
+    });
+  const out: RieRuntimeResult[] = [];
+  try {
+    for (const runtime of RUNTIMES) {
+      const init = { none: [] as number[], firefly: [] as number[] };
+      for (let i = 0; i < colds; i++) {
+        for (const [variant, mode] of [
+          ["none", "none"],
+          ["firefly", "redirect"],
+        ] as const) {
+          const fn = await start(runtime, mode, collector);
+          await fn.invoke(EVENT);
+          if (fn.initMs !== undefined) init[variant].push(fn.initMs);
+          await fn.stop();
+        }
+      }
+      const warm = async (mode: "none" | "redirect", endpoint: string) => {
+        const fn = await start(runtime, mode, endpoint);
+        try {
+          for (let i = 0; i < Math.min(20, invocations); i++) await fn.invoke(EVENT);
+          const samples: number[] = [];
+          for (let i = 0; i < invocations; i++) samples.push((await fn.invoke(EVENT)).runtimeMs);
+          return roundSummary(summarize(samples.filter(Number.isFinite)), 3);
+        } finally {
+          await fn.stop();
+        }
+      };
+      out.push({
+        runtime,
+        ric: runtimeBinaries(runtime).ricVersion,
+        initMs: { none: roundSummary(summarize(init.none)), firefly: roundSummary(summarize(init.firefly)) },
+        runtimeMs: {
+          none: await warm("none", collector),
+          healthy: await warm("redirect", collector),
+          blackHoled: await warm("redirect", holeUrl),
+        },
+      });
+    }
+    return out;
+  } finally {
+    for (const s of held) s.destroy();
+    hole.close();
+  }
+}
+
 function roundSummary(s: Summary, digits = 2): Summary {
   return {
     n: s.n,
@@ -313,7 +395,8 @@ export async function benchLambda(): Promise<LambdaBenchResult> {
     const coldStart = await benchColdStart(gw, upstreamDir);
     const warm = await benchWarm(gw, upstreamDir);
     const exported = await benchExport(gw);
-    return { coldStart, warm, export: exported, upstreamZipBytes: upstream.zipBytes };
+    const rie = await benchRie(gw);
+    return { coldStart, warm, export: exported, rie, upstreamZipBytes: upstream.zipBytes };
   } finally {
     await gw.stop();
     fs.rmSync(upstreamDir, { recursive: true, force: true });
