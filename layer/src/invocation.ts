@@ -45,6 +45,8 @@ export interface Instrumentation {
    * instead of awaiting `flush`, with the time the export may take.
    */
   readonly afterResponse?: (requestId: string | undefined, limitMs: number | undefined) => void;
+  /** Lets Lambda move on from an invocation with nothing (more) to export after its response. */
+  readonly release?: (requestId: string | undefined) => void;
   /** Exports at once and synchronously, for a process about to exit. */
   readonly flushSync?: (limitMs: number) => void;
   /** Spans of a trace still open, which a timeout or a crash ends. */
@@ -217,7 +219,7 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
     } catch {
       // Telemetry broke: run the user's code uninstrumented rather than fail the invocation.
       try {
-        instrumentation.afterResponse?.(lambdaContext.awsRequestId, 0);
+        instrumentation.release?.(lambdaContext.awsRequestId);
       } catch {
         // nothing to hand over
       }
@@ -286,7 +288,7 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
         void instrumentation
           .flush(Math.max(1, (remainingMs(lambdaContext) ?? margin) - 5))
           .catch(() => undefined)
-          .finally(() => instrumentation.afterResponse?.(requestId, 0));
+          .finally(() => instrumentation.release?.(requestId));
       }, remaining - margin);
       timer.unref();
     }

@@ -123,6 +123,7 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
         processor.stampDropped(span);
         logs?.capture.end();
       },
+      release: extension ? (requestId) => extension.release(requestId) : undefined,
       afterResponse: extension
         ? (requestId, limitMs) =>
             afterThisTurn(() => {
