@@ -125,12 +125,18 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
       },
       release: extension ? (requestId) => extension.release(requestId) : undefined,
       afterResponse: extension
-        ? (requestId, limitMs) =>
-            afterThisTurn(() => {
-              void flush(limitMs, true)
-                .catch(() => undefined)
-                .finally(() => extension.release(requestId));
-            })
+        ? (requestId, limitMs, afterEmptyLoop) => {
+            const exportNow = () =>
+              afterThisTurn(() => {
+                void flush(limitMs, true)
+                  .catch(() => undefined)
+                  .finally(() => extension.release(requestId));
+              });
+            // The response goes out from the runtime's own beforeExit listener (registered before
+            // ours): exporting earlier would run on the same thread while the caller still waits.
+            if (afterEmptyLoop) process.once("beforeExit", exportNow);
+            else exportNow();
+          }
         : undefined,
       timeoutMarginMs: config.timeoutMarginMs,
       coldStartPossible: env.AWS_LAMBDA_INITIALIZATION_TYPE !== "provisioned-concurrency",
