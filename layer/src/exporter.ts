@@ -1,5 +1,5 @@
 // OTLP/HTTP span export with node:http(s). One POST per flush; the caller bounds it with a signal.
-import { execFileSync } from "node:child_process";
+import type * as ChildProcess from "node:child_process";
 import * as http from "node:http";
 import type * as Https from "node:https";
 import { context } from "@opentelemetry/api";
@@ -84,6 +84,8 @@ export class OtlpHttpExporter {
       const value = process.env[key];
       if (value) env[key] = value;
     }
+    // Loaded here, on a crash, not at init: child_process costs milliseconds of every cold start.
+    const { execFileSync } = process.getBuiltinModule("node:child_process") as typeof ChildProcess;
     execFileSync(process.execPath, ["-e", SYNC_POST], {
       input: body,
       timeout: timeoutMs,

@@ -4,46 +4,80 @@
 // happen during init, before the runtime's first `GET /runtime/invocation/next` (design.md §7).
 // Sockets and timers here are unreferenced: a referenced long poll would keep a callback-style
 // handler's event loop from emptying, and aws-lambda-ric 3.x posts such a response only then.
-import * as http from "node:http";
+import * as net from "node:net";
 
 const API = "/2020-01-01/extension";
 /** The extension's name in Lambda's logs; internal extensions may choose it freely. */
 export const EXTENSION_NAME = "firefly";
 /** Registration happens once per environment, on loopback: past this, fall back rather than slow init. */
 export const REGISTER_TIMEOUT_MS = 1000;
+/** Pause before asking the Extensions API again after a failed poll. */
+const RETRY_MS = 50;
 
 interface Reply {
   readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
+  readonly headers: Record<string, string>;
   readonly body: string;
 }
 
+/**
+ * One HTTP/1.1 exchange with the local Lambda API over a plain socket (`Connection: close`, read to
+ * the end). Not node:http: loading and compiling its client costs tens of milliseconds of init on a
+ * busy machine, which this call sits in; `net` is already loaded (the standard streams use it).
+ */
 function request(
   api: string,
   method: string,
   path: string,
   headers: Record<string, string>,
-  body: string | undefined,
+  body: string,
   referenced: boolean,
   timeoutMs?: number,
 ): Promise<Reply> {
-  const [host, port] = api.split(":");
+  const colon = api.lastIndexOf(":");
+  const host = api.slice(0, colon);
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host, port: Number(port), method, path, headers, agent: false, timeout: timeoutMs },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on("error", reject);
-      },
-    );
-    if (!referenced) req.on("socket", (s) => s.unref());
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
-    req.end(body);
+    const socket = net.connect(Number(api.slice(colon + 1)), host);
+    if (!referenced) socket.unref();
+    if (timeoutMs !== undefined)
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    const chunks: Buffer[] = [];
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("end", () => {
+      const raw = Buffer.concat(chunks).toString("utf8");
+      const split = raw.indexOf("\r\n\r\n");
+      const head = (split === -1 ? raw : raw.slice(0, split)).split("\r\n");
+      const status = Number(head[0]?.split(" ")[1]);
+      const replyHeaders: Record<string, string> = {};
+      for (const line of head.slice(1)) {
+        const i = line.indexOf(":");
+        if (i > 0) replyHeaders[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      }
+      let text = split === -1 ? "" : raw.slice(split + 4);
+      if (replyHeaders["transfer-encoding"] === "chunked") text = dechunk(text);
+      if (!status) reject(new Error(`malformed answer from the Lambda API: ${raw.slice(0, 80)}`));
+      else resolve({ status, headers: replyHeaders, body: text });
+      socket.destroy();
+    });
+    const lines = [`${method} ${path} HTTP/1.1`, `Host: ${api}`, "Connection: close"];
+    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
+    lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+    // write, not end: a server may drop a long poll whose client half-closed (Node's does).
+    socket.write(`${lines.join("\r\n")}\r\n\r\n${body}`);
   });
+}
+
+function dechunk(text: string): string {
+  let out = "";
+  let rest = text;
+  for (;;) {
+    const eol = rest.indexOf("\r\n");
+    const size = Number.parseInt(rest.slice(0, eol), 16);
+    if (!size) return out;
+    out += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 4 + size);
+  }
 }
 
 export interface InvokeEvent {
@@ -111,32 +145,39 @@ export class InternalExtension {
   }
 
   private async loop(): Promise<void> {
+    // Lambda holds the environment until every registered extension asks for its next event, so the
+    // loop must never stop asking: a failed poll is logged once and retried.
+    let failing = false;
     for (;;) {
-      let reply: Reply;
+      let event: { eventType?: string; requestId?: string; deadlineMs?: number } = {};
+      let problem: string | undefined;
       try {
-        reply = await request(
+        const reply = await request(
           this.api,
           "GET",
           `${API}/event/next`,
           { "Lambda-Extension-Identifier": this.id },
-          undefined,
+          "",
           false,
         );
+        try {
+          event = JSON.parse(reply.body);
+        } catch {
+          // leaves eventType unset: reported below
+        }
+        if (reply.status !== 200 || event.eventType !== "INVOKE")
+          problem = `HTTP ${reply.status} ${reply.body.slice(0, 200)}`;
       } catch (error) {
-        this.warn(`extension event loop stopped: ${error instanceof Error ? error.message : String(error)}`);
-        return;
+        problem = error instanceof Error ? error.message : String(error);
       }
-      let event: { eventType?: string; requestId?: string; deadlineMs?: number };
-      try {
-        event = JSON.parse(reply.body);
-      } catch {
-        event = {};
+      if (event.eventType === "SHUTDOWN") return;
+      if (problem !== undefined) {
+        if (!failing) this.warn(`the extension's event poll failed, retrying: ${problem}`);
+        failing = true;
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+        continue;
       }
-      if (reply.status !== 200 || event.eventType !== "INVOKE") {
-        if (event.eventType === "SHUTDOWN") return;
-        this.warn(`extension event loop stopped: HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
-        return;
-      }
+      failing = false;
       const requestId = event.requestId ?? "";
       const deadlineMs = Number(event.deadlineMs) || Date.now() + 900_000;
       this.current = { requestId, deadlineMs };

@@ -7,10 +7,15 @@ import { loadHandler } from "./loader";
 import { setupInstrumentation } from "./setup";
 
 export async function createHandler(env: NodeJS.ProcessEnv): Promise<(...args: any[]) => unknown> {
-  // Tracing is registered before user code loads, so module-level code in the function already sees it.
-  // It also registers the layer as a Lambda extension, which must happen during init.
-  const instrumentation = await setupInstrumentation(env);
+  // Tracing is registered before user code loads, so module-level code in the function already sees it;
+  // tracing is set up synchronously by the call; the layer's registration as a Lambda extension (which
+  // must be done before init ends) runs while the user's module loads, not before it.
+  const ready = setupInstrumentation(env);
+  // One turn of the event loop sends the registration request before the user's module loads (a
+  // CommonJS load blocks the loop): Lambda answers while it loads, and init does not wait after it.
+  await new Promise((resolve) => setImmediate(resolve));
   const user = await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.FIREFLY_HANDLER);
+  const instrumentation = await ready;
   // Init ends once the user's module is loaded: that is the figure the cold invocation carries.
   return instrumentation
     ? wrapHandler(user, { ...instrumentation, initDurationMs: Math.round(performance.now() * 100) / 100 })

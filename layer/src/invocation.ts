@@ -27,6 +27,7 @@ export interface LambdaContext extends LambdaContextLike {
   readonly invokedFunctionArn?: string;
   readonly functionName?: string;
   readonly memoryLimitInMB?: string | number;
+  callbackWaitsForEmptyEventLoop?: boolean;
   getRemainingTimeInMillis?: () => number;
   done?: Callback;
   succeed?: (result?: unknown) => void;
@@ -44,7 +45,14 @@ export interface Instrumentation {
    * When set, the invocation's spans are exported after its response: called as the invocation ends
    * instead of awaiting `flush`, with the time the export may take.
    */
-  readonly afterResponse?: (requestId: string | undefined, limitMs: number | undefined) => void;
+  readonly afterResponse?: (
+    requestId: string | undefined,
+    limitMs: number | undefined,
+    /** The runtime posts the response only once the event loop is empty (a callback handler). */
+    afterEmptyLoop?: boolean,
+  ) => void;
+  /** Lets Lambda move on from an invocation with nothing (more) to export after its response. */
+  readonly release?: (requestId: string | undefined) => void;
   /** Exports at once and synchronously, for a process about to exit. */
   readonly flushSync?: (limitMs: number) => void;
   /** Spans of a trace still open, which a timeout or a crash ends. */
@@ -217,7 +225,7 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
     } catch {
       // Telemetry broke: run the user's code uninstrumented rather than fail the invocation.
       try {
-        instrumentation.afterResponse?.(lambdaContext.awsRequestId, 0);
+        instrumentation.release?.(lambdaContext.awsRequestId);
       } catch {
         // nothing to hand over
       }
@@ -244,11 +252,16 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       }
       return true;
     };
-    const finish = (error: unknown, result?: unknown): Promise<unknown> => {
+    const finish = (error: unknown, result?: unknown, viaCallback = false): Promise<unknown> => {
       if (!settle(() => endInvocationSpan(span, incoming, error, result))) return Promise.resolve();
       try {
         if (instrumentation.afterResponse) {
-          instrumentation.afterResponse(requestId, flushLimit(lambdaContext));
+          // aws-lambda-ric 3.x posts a callback's result once the event loop is empty, unless told not to.
+          const afterEmptyLoop =
+            viaCallback &&
+            (error === undefined || error === null) &&
+            lambdaContext.callbackWaitsForEmptyEventLoop !== false;
+          instrumentation.afterResponse(requestId, flushLimit(lambdaContext), afterEmptyLoop);
           return Promise.resolve();
         }
       } catch {
@@ -286,13 +299,13 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
         void instrumentation
           .flush(Math.max(1, (remainingMs(lambdaContext) ?? margin) - 5))
           .catch(() => undefined)
-          .finally(() => instrumentation.afterResponse?.(requestId, 0));
+          .finally(() => instrumentation.release?.(requestId));
       }, remaining - margin);
       timer.unref();
     }
 
     const done: Callback = (error, result) => {
-      void finish(error, result).then(() => callback?.(error, result));
+      void finish(error, result, callback !== undefined).then(() => callback?.(error, result));
     };
     // The legacy context methods (aws-lambda-ric 3.x) bypass the callback; route them through finish.
     if (!streaming && callback) {

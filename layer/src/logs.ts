@@ -3,7 +3,7 @@
 // not change). Lines written during an invocation carry its `faas.invocation_id` and the trace and
 // span id of the span active where they were written; lines between invocations carry neither.
 // Bounded per invocation in records and bytes; what is cut is marked.
-import { format } from "node:util";
+import type * as Util from "node:util";
 import { context, type SpanContext, trace } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
 
@@ -42,6 +42,9 @@ export interface LogLimits {
   readonly maxRecords: number;
   readonly maxBytes: number;
 }
+
+// node:util loads several internal modules: only when the first line is captured, not in every init.
+let format: typeof Util.format | undefined;
 
 const hrTime = (ms: number): [number, number] => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
 
@@ -139,6 +142,7 @@ export class LogCapture {
         this.dropped++;
         return;
       }
+      format ??= (process.getBuiltinModule("node:util") as typeof Util).format;
       let body = format(...args);
       const attributes: Record<string, string | number | boolean> = {};
       const room = this.limits.maxBytes - this.bytes;

@@ -75,6 +75,10 @@ function setupLogs(config: LayerConfig, env: Env, processor: InvocationSpanProce
   return { capture, flush };
 }
 
+/**
+ * Sets up tracing, log capture and crash handling synchronously, then registers the layer as an
+ * internal extension (resolving once that is settled); never rejects.
+ */
 export async function setupInstrumentation(env: Env): Promise<Instrumentation | undefined> {
   try {
     const config = readConfig(env);
@@ -103,10 +107,11 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
       ]);
       return spans;
     };
+    watchCrashes();
+    // Everything above runs synchronously when called: tracing is in place before user code loads.
     const extension = config.exportAfterResponse
       ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
       : undefined;
-    watchCrashes();
     return {
       tracer,
       propagator: createPropagator(config.propagators),
@@ -118,13 +123,20 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
         processor.stampDropped(span);
         logs?.capture.end();
       },
+      release: extension ? (requestId) => extension.release(requestId) : undefined,
       afterResponse: extension
-        ? (requestId, limitMs) =>
-            afterThisTurn(() => {
-              void flush(limitMs, true)
-                .catch(() => undefined)
-                .finally(() => extension.release(requestId));
-            })
+        ? (requestId, limitMs, afterEmptyLoop) => {
+            const exportNow = () =>
+              afterThisTurn(() => {
+                void flush(limitMs, true)
+                  .catch(() => undefined)
+                  .finally(() => extension.release(requestId));
+              });
+            // The response goes out from the runtime's own beforeExit listener (registered before
+            // ours): exporting earlier would run on the same thread while the caller still waits.
+            if (afterEmptyLoop) process.once("beforeExit", exportNow);
+            else exportNow();
+          }
         : undefined,
       timeoutMarginMs: config.timeoutMarginMs,
       coldStartPossible: env.AWS_LAMBDA_INITIALIZATION_TYPE !== "provisioned-concurrency",

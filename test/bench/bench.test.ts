@@ -40,6 +40,32 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
     assert.ok(c.spansFromCheckInvoke.upstream >= 1, "the rebuilt upstream layer sent no span");
   });
 
+  it("measures the runtime's part and the billed part apart, on loopback, behind a 20 ms proxy and black-holed", () => {
+    const e = results.lambda!.export!;
+    assert.deepEqual(
+      e.paths.map((p) => p.path),
+      ["loopback", "proxy +20 ms RTT", "black hole"],
+    );
+    for (const p of e.paths) assert.equal(p.runtimeMs.n, e.invocations);
+    const proxied = e.paths[1];
+    // The round trip is real: the billed part carries it, the runtime's part does not.
+    assert.ok(proxied.billedMs.p50 >= 20, `billed p50 ${proxied.billedMs.p50} ms behind a 20 ms proxy`);
+    assert.ok(proxied.runtimeMs.p50 < proxied.billedMs.p50);
+  });
+
+  it("measures init and the runtime's part under aws-lambda-rie on every runtime", () => {
+    const rie = results.lambda!.rie!;
+    assert.deepEqual(
+      rie.map((r) => r.runtime),
+      ["nodejs20.x", "nodejs22.x", "nodejs24.x"],
+    );
+    for (const r of rie) {
+      assert.ok(r.initMs.firefly.n > 0 && r.initMs.none.n > 0, JSON.stringify(r.initMs));
+      for (const s of [r.runtimeMs.none, r.runtimeMs.healthy, r.runtimeMs.blackHoled])
+        assert.ok(s.n > 0 && s.p50 > 0);
+    }
+  });
+
   it("measures warm invocations and both zips", () => {
     const w = results.lambda!.warm;
     for (const v of ["none", "firefly", "upstream"] as const) assert.equal(w.durationMs[v].n, w.invocations);

@@ -5,9 +5,11 @@
 // flush of a real OTLP/HTTP exchange.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LAYER_ZIP, type LambdaFunction, startFunction } from "../layer/runtime";
+import { startRie } from "../layer/rie";
+import { LAYER_ZIP, type LambdaFunction, RUNTIMES, runtimeBinaries, startFunction } from "../layer/runtime";
 import { type Gateway, startGateway } from "./gateway";
 import { buildUpstreamLayer } from "./upstream/build.mjs";
 import { QUICK, round, type Summary, scrapeSum, summarize } from "./util";
@@ -43,9 +45,36 @@ export interface WarmResult {
   upstreamAddedP99Ms: number;
 }
 
+/** The runtime's part (what a caller waits for) and the billed part of warm invocations, per collector path. */
+export interface ExportPathResult {
+  path: "loopback" | "proxy +20 ms RTT" | "black hole";
+  runtimeMs: Summary;
+  billedMs: Summary;
+}
+
+export interface ExportResult {
+  invocations: number;
+  runtime: string;
+  /** No layer: runtime part = billed part. */
+  baseline: Summary;
+  paths: ExportPathResult[];
+}
+
+/** Under AWS's Runtime Interface Emulator: its INIT REPORT and RTDONE figures, per runtime. */
+export interface RieRuntimeResult {
+  runtime: string;
+  ric: string;
+  /** INIT REPORT durationMs: no layer, and with the layer (handler redirection). */
+  initMs: { none: Summary; firefly: Summary };
+  /** RTDONE duration of warm invocations (the runtime's part): no layer, healthy collector, black-holed. */
+  runtimeMs: { none: Summary; healthy: Summary; blackHoled: Summary };
+}
+
 export interface LambdaBenchResult {
   coldStart: ColdStartResult;
   warm: WarmResult;
+  export?: ExportResult;
+  rie?: RieRuntimeResult[];
   upstreamZipBytes: number;
 }
 
@@ -175,6 +204,174 @@ export async function benchWarm(gw: Gateway, upstreamDir: string): Promise<WarmR
   };
 }
 
+/**
+ * A TCP proxy on loopback that holds every chunk `oneWayMs` in each direction: a collector a realistic
+ * network round trip away (an HTTPS front in another zone), without leaving the machine.
+ */
+async function startDelayProxy(
+  targetPort: number,
+  oneWayMs: number,
+): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const delayed = (from: net.Socket, to: net.Socket) =>
+    from.on("data", (chunk) => setTimeout(() => to.writable && to.write(chunk), oneWayMs));
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, "127.0.0.1");
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    delayed(client, upstream);
+    delayed(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/**
+ * Warm invocations with the layer exporting after the response (as an internal extension), on the
+ * newest runtime: the runtime's part (event handed over → response received, what a caller waits for)
+ * and the billed part (→ the environment released, the export included), against the collector on
+ * loopback, behind a proxy adding 20 ms of round trip, and black-holed (the breaker opens after 3).
+ */
+export async function benchExport(gw: Gateway): Promise<ExportResult> {
+  const invocations = QUICK ? 20 : 500;
+  const runtime = "nodejs24.x";
+  const collector = `http://127.0.0.1:${gw.ports.otlpHttp}`;
+  const proxy = await startDelayProxy(gw.ports.otlpHttp, 10);
+  const hole = net.createServer(() => {});
+  const held = new Set<net.Socket>();
+  hole.on("connection", (s) => held.add(s));
+  await new Promise<void>((resolve) => hole.listen(0, "127.0.0.1", resolve));
+  const run = async (mode: "none" | "redirect", endpoint: string) => {
+    const fn = await startFunction({
+      mode,
+      runtime,
+      taskRoot: TASK_ROOT,
+      handler: HANDLER,
+      layerZip: LAYER_ZIP,
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${gw.token}`,
+        FIREFLY_FLUSH_TIMEOUT_MS: "300",
+      },
+    });
+    try {
+      const runtimeMs: number[] = [];
+      const billedMs: number[] = [];
+      for (let i = 0; i < Math.min(20, invocations); i++)
+        await fn.billedMs((await fn.invoke(EVENT)).requestId);
+      for (let i = 0; i < invocations; i++) {
+        const r = await fn.invoke(EVENT);
+        if (!r.ok) throw new Error(`export bench: invocation failed: ${JSON.stringify(r.error)}\n${fn.log}`);
+        runtimeMs.push(r.durationMs);
+        billedMs.push(await fn.billedMs(r.requestId));
+      }
+      return {
+        runtimeMs: roundSummary(summarize(runtimeMs), 3),
+        billedMs: roundSummary(summarize(billedMs), 3),
+      };
+    } finally {
+      await fn.stop();
+    }
+  };
+  try {
+    const baseline = (await run("none", collector)).runtimeMs;
+    const paths: ExportPathResult[] = [];
+    paths.push({ path: "loopback", ...(await run("redirect", collector)) });
+    paths.push({ path: "proxy +20 ms RTT", ...(await run("redirect", `http://127.0.0.1:${proxy.port}`)) });
+    paths.push({
+      path: "black hole",
+      ...(await run("redirect", `http://127.0.0.1:${(hole.address() as net.AddressInfo).port}`)),
+    });
+    return { invocations, runtime, baseline, paths };
+  } finally {
+    proxy.close();
+    for (const s of held) s.destroy();
+    hole.close();
+  }
+}
+
+/**
+ * The same fixture under aws-lambda-rie on every runtime: Init Duration from its INIT REPORT (cold
+ * starts, round-robin), and the runtime's part of warm invocations from its RTDONE lines, with no
+ * layer, with the layer and a healthy collector, and with the layer and a black-holed collector.
+ */
+export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
+  const colds = QUICK ? 3 : 20;
+  const invocations = QUICK ? 10 : 300;
+  const hole = net.createServer(() => {});
+  const held = new Set<net.Socket>();
+  hole.on("connection", (s) => held.add(s));
+  await new Promise<void>((resolve) => hole.listen(0, "127.0.0.1", resolve));
+  const collector = `http://127.0.0.1:${gw.ports.otlpHttp}`;
+  const holeUrl = `http://127.0.0.1:${(hole.address() as net.AddressInfo).port}`;
+  const start = (runtime: (typeof RUNTIMES)[number], mode: "none" | "redirect", endpoint: string) =>
+    startRie({
+      runtime,
+      mode,
+      taskRoot: TASK_ROOT,
+      handler: HANDLER,
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${gw.token}`,
+        FIREFLY_FLUSH_TIMEOUT_MS: "300",
+      },
+    });
+  const out: RieRuntimeResult[] = [];
+  try {
+    for (const runtime of RUNTIMES) {
+      const init = { none: [] as number[], firefly: [] as number[] };
+      for (let i = 0; i < colds; i++) {
+        for (const [variant, mode] of [
+          ["none", "none"],
+          ["firefly", "redirect"],
+        ] as const) {
+          const fn = await start(runtime, mode, collector);
+          await fn.invoke(EVENT);
+          if (fn.initMs !== undefined) init[variant].push(fn.initMs);
+          await fn.stop();
+        }
+      }
+      const warm = async (mode: "none" | "redirect", endpoint: string) => {
+        const fn = await start(runtime, mode, endpoint);
+        try {
+          for (let i = 0; i < Math.min(20, invocations); i++) await fn.invoke(EVENT);
+          const samples: number[] = [];
+          for (let i = 0; i < invocations; i++) samples.push((await fn.invoke(EVENT)).runtimeMs);
+          return roundSummary(summarize(samples.filter(Number.isFinite)), 3);
+        } finally {
+          await fn.stop();
+        }
+      };
+      out.push({
+        runtime,
+        ric: runtimeBinaries(runtime).ricVersion,
+        initMs: { none: roundSummary(summarize(init.none)), firefly: roundSummary(summarize(init.firefly)) },
+        runtimeMs: {
+          none: await warm("none", collector),
+          healthy: await warm("redirect", collector),
+          blackHoled: await warm("redirect", holeUrl),
+        },
+      });
+    }
+    return out;
+  } finally {
+    for (const s of held) s.destroy();
+    hole.close();
+  }
+}
+
 function roundSummary(s: Summary, digits = 2): Summary {
   return {
     n: s.n,
@@ -197,7 +394,9 @@ export async function benchLambda(): Promise<LambdaBenchResult> {
   try {
     const coldStart = await benchColdStart(gw, upstreamDir);
     const warm = await benchWarm(gw, upstreamDir);
-    return { coldStart, warm, upstreamZipBytes: upstream.zipBytes };
+    const exported = await benchExport(gw);
+    const rie = await benchRie(gw);
+    return { coldStart, warm, export: exported, rie, upstreamZipBytes: upstream.zipBytes };
   } finally {
     await gw.stop();
     fs.rmSync(upstreamDir, { recursive: true, force: true });

@@ -78,6 +78,41 @@ export function rows(r: BenchResults): Row[] {
       target: "added ≤ 1 ms p50",
       met: yes(w.addedP50Ms <= 1),
     });
+    const e = l.export;
+    if (e) {
+      out.push({
+        figure: `Export after the response (${e.runtime}, n=${e.invocations}): no layer, runtime part p50 / p99`,
+        value: `${e.baseline.p50} / ${e.baseline.p99} ms`,
+        target: "",
+        met: "—",
+      });
+      for (const p of e.paths) {
+        const added = round(p.runtimeMs.p50 - e.baseline.p50, 3);
+        out.push({
+          figure: `Export after the response, collector ${p.path}: runtime part (caller waits) / billed part, p50 / p99`,
+          value: `${p.runtimeMs.p50} / ${p.runtimeMs.p99} ms (+${added} p50) · billed ${p.billedMs.p50} / ${p.billedMs.p99} ms`,
+          target: p.path === "black hole" ? "runtime part added < 2 ms" : "runtime part added ≤ 1 ms p50",
+          met: yes(p.path === "black hole" ? added < 2 : added <= 1),
+        });
+      }
+    }
+    for (const r of l.rie ?? []) {
+      const added = round(r.initMs.firefly.p50 - r.initMs.none.p50, 2);
+      out.push({
+        figure: `Under aws-lambda-rie, ${r.runtime} (ric ${r.ric}): INIT REPORT median / min, no layer → Firefly (n=${r.initMs.none.n})`,
+        value: `${r.initMs.none.p50} / ${r.initMs.none.min} → ${r.initMs.firefly.p50} / ${r.initMs.firefly.min} ms (+${added} median)`,
+        target: "added ≤ 10 ms",
+        met: yes(added <= 10),
+      });
+      const healthy = round(r.runtimeMs.healthy.p50 - r.runtimeMs.none.p50, 3);
+      const holed = round(r.runtimeMs.blackHoled.p50 - r.runtimeMs.none.p50, 3);
+      out.push({
+        figure: `Under aws-lambda-rie, ${r.runtime}: runtime's part (RTDONE) p50 / p99, no layer · healthy · black-holed (n=${r.runtimeMs.none.n})`,
+        value: `${r.runtimeMs.none.p50} / ${r.runtimeMs.none.p99} · ${r.runtimeMs.healthy.p50} / ${r.runtimeMs.healthy.p99} (+${healthy}) · ${r.runtimeMs.blackHoled.p50} / ${r.runtimeMs.blackHoled.p99} (+${holed}) ms`,
+        target: "≤ 1 ms p50 healthy, < 2 ms black-holed",
+        met: yes(healthy <= 1 && holed < 2),
+      });
+    }
     out.push({
       figure: "Warm invocation p50 / p99: upstream OTel layer (rebuilt)",
       value: `${w.durationMs.upstream.p50} / ${w.durationMs.upstream.p99} ms (+${w.upstreamAddedP50Ms} / +${w.upstreamAddedP99Ms})`,

@@ -89,6 +89,17 @@ describe("layer end to end: built zip + aws-lambda-ric + OTLP/HTTP", function ()
     });
   }
 
+  it("callback style (the runtime waits for an empty event loop): the export neither holds the response back nor runs before it", async () => {
+    const fn = await start("redirect", "callback.handler");
+    receiver.delay(300);
+    const res = await fn.invoke({ n: 1 });
+    assert.equal(res.ok, true, JSON.stringify(res.error));
+    assert.ok(res.durationMs < 150, `response after ${res.durationMs} ms`);
+    assert.ok((await fn.billedMs(res.requestId)) >= 300, "the export ran after the response");
+    receiver.delay(0);
+    assert.equal((await spansOf(res.requestId)).length, 1);
+  });
+
   it("wrapper: the user's NODE_OPTIONS are kept, the layer's preload is not passed on to children", async () => {
     const fn = await start("wrapper", "index.handler", { NODE_OPTIONS: "--max-http-header-size=16384" });
     const { result } = await fn.invoke({});

@@ -203,14 +203,16 @@ describe("layer invocation span (real SDK, in-memory exporter)", () => {
     const deadline = Date.now() + 300;
     const started = Date.now();
     void handler({}, { ...lambdaContext(), getRemainingTimeInMillis: () => deadline - Date.now() });
-    await new Promise((r) => setTimeout(r, 320));
+    for (let i = 0; i < 100 && exporter.getFinishedSpans().length < 2; i++)
+      await new Promise((r) => setTimeout(r, 20));
     const [child, span] = exporter.getFinishedSpans();
     assert.equal(span.attributes["firefly.timeout"], true);
     assert.equal(child.attributes["firefly.timeout"], true);
     assert.equal(span.status.code, SpanStatusCode.ERROR);
     // 300 ms left: the margin is 30 ms (a tenth), not 100.
     const endedAfter = span.endTime[0] * 1000 + span.endTime[1] / 1e6 - started;
-    assert.ok(endedAfter >= 260 && endedAfter < 300, `ended ${endedAfter} ms after the start`);
+    // About 200 ms would mean the 100 ms margin was used; the upper bound only allows for a busy machine.
+    assert.ok(endedAfter >= 260 && endedAfter < 400, `ended ${endedAfter} ms after the start`);
     assert.equal(flushed.length, 1);
   });
 

@@ -11,7 +11,7 @@
  *       options.runtime   "nodejs20.x" | "nodejs22.x" | "nodejs24.x" (Node and client as runtimeBinaries)
  *       options.mode      "redirect" | "wrapper" | "none", as in runtime.ts
  *       options.taskRoot, options.handler, options.env
- *       options.timeoutS  AWS_LAMBDA_FUNCTION_TIMEOUT (default 30)
+ *       options.timeoutS  AWS_LAMBDA_FUNCTION_TIMEOUT (default 30); options.layerZip another build
  *   fn.invoke(event): Promise<{ body, runtimeMs, billedMs, status }>
  *       body: the parsed answer; runtimeMs: the RTDONE duration of this invocation; billedMs: the
  *       answer's wall time (the runtime's part plus the extension's post-response work)
@@ -38,6 +38,8 @@ export interface RieOptions {
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutS?: number;
   readonly functionName?: string;
+  /** Another build of the layer (default: layer/dist/firefly-layer.zip). */
+  readonly layerZip?: string;
 }
 
 export interface RieInvocation {
@@ -70,7 +72,7 @@ const RTDONE = /INVOKE RTDONE\(status: ([^,]+), produced bytes: \d+, duration: (
 export async function startRie(options: RieOptions): Promise<RieFunction> {
   if (!existsSync(RIE_BIN)) throw new Error(`${RIE_BIN} is missing: run \`bash .ci/setup.d/16-rie.sh\``);
   const { node, ric } = runtimeBinaries(options.runtime);
-  const opt = options.mode === "none" ? undefined : unpackLayer();
+  const opt = options.mode === "none" ? undefined : unpackLayer(options.layerZip);
   const handler = options.mode === "redirect" ? `${opt}/firefly/handler.handler` : options.handler;
   const functionName = options.functionName ?? "fixture";
   const port = await freePort();

@@ -26,6 +26,7 @@
  *       durationMs runs from handing the event to the runtime to receiving its response.
  *   fn.billedMs(requestId): Promise<number>  dispatch → the response posted and every internal extension
  *                       asking for its next event (Lambda's billed duration; the Extensions API is served too)
+ *   fn.kill(signal)     signals the runtime process (an out-of-memory kill is SIGKILL)
  *   fn.extensions       how many internal extensions registered during init
  *   fn.log              everything the runtime process wrote to stdout and stderr so far
  *   fn.functionArn      the ARN sent as Lambda-Runtime-Invoked-Function-Arn
@@ -125,6 +126,8 @@ export interface LambdaFunction {
    * event): what Lambda bills. Equals the response time when no extension registered.
    */
   billedMs(requestId: string): Promise<number>;
+  /** Sends the runtime process a signal, as Lambda's out-of-memory kill does (SIGKILL). */
+  kill(signal: NodeJS.Signals): void;
   invoke(event: unknown, options?: InvokeOptions): Promise<InvokeResult>;
   stop(): Promise<void>;
 }
@@ -400,6 +403,9 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
     },
     get extensions() {
       return extensions.length;
+    },
+    kill(signal) {
+      child.kill(signal);
     },
     billedMs(requestId) {
       const at = released.get(requestId);

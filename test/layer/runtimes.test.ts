@@ -76,6 +76,7 @@ for (const runtime of RUNTIMES) {
         }
         it(`${mode}: ${title} (${handler}), cold then warm, with the incoming W3C context`, async () => {
           const fn = await start(mode, root, handler);
+          assert.equal(fn.extensions, 1, "registered as an internal extension during init");
           const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
           const cold = await fn.invoke({ n: 1 }, { clientContext: { custom: { traceparent } } });
           assert.equal(cold.ok, true, JSON.stringify(cold.error));
