@@ -17,7 +17,8 @@ function runItSection(): string {
 
 /** `pulumi config set …` lines of the section's shell blocks, without comments. */
 function configCommands(section: string): string[][] {
-  const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);
+  // The first block is the set-up; later ones are alternatives to parts of it.
+  const blocks = [...section.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]).slice(0, 1);
   return blocks
     .flatMap((b) => b.split("\n"))
     .map((l) => l.replace(/\s+#.*$/, "").trim())
@@ -25,26 +26,21 @@ function configCommands(section: string): string[][] {
     .map((l) => [...l.slice("pulumi ".length).matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]));
 }
 
-interface Problem {
-  key: string;
-  value: string;
-  lines: string[];
-}
-
-/** The problems of the section's sample error, each with the lines the README prints for it. */
-function sampleProblems(section: string): Problem[] {
-  const sample = [...section.matchAll(/```\n(Invalid Firefly stack configuration[\s\S]*?)```/g)].map(
-    (m) => m[1],
+/** The README's sample error: the stack config it comes from (its marker comment) and its lines. */
+function sampleError(section: string): { config: Record<string, string>; lines: string[] } {
+  const m = [
+    ...section.matchAll(
+      /<!-- readme-sample-error: (\{.*?\}) -->\n```\n(Invalid Firefly stack configuration[\s\S]*?)```/g,
+    ),
+  ];
+  assert.equal(
+    m.length,
+    1,
+    "README's Run it shows one sample config error, marked with the config it comes from",
   );
-  assert.equal(sample.length, 1, "README's Run it shows one sample config error");
-  const problems: Problem[] = [];
-  for (const line of sample[0].split("\n").slice(1)) {
-    const m = line.match(/^ {2}- (firefly:[\w.]+) = (.+?): /);
-    if (m) problems.push({ key: m[1], value: JSON.parse(m[2]), lines: [line] });
-    else if (line.trim()) problems[problems.length - 1].lines.push(line);
-  }
-  assert.ok(problems.length > 0, "no problems parsed from the README's sample error");
-  return problems;
+  const lines = m[0][2].split("\n").filter((l) => l.trim() !== "");
+  assert.ok(lines.length > 1, "no problems in the README's sample error");
+  return { config: JSON.parse(m[0][1]), lines };
 }
 
 /** A README line as a pattern: the README shortens a parenthesis to "(…)". */
@@ -83,18 +79,18 @@ describe("the Firefly program on the real Pulumi engine", function () {
     assert.match(r.stdout, /\+ \d+ to create/);
   });
 
-  for (const problem of sampleProblems(section)) {
-    it(`prints the README's error for ${problem.key} = ${JSON.stringify(problem.value)}, without a stack trace`, () => {
-      const file = path.join(scratch("config"), "config.yaml");
-      const set = ["config", "set", "--path", problem.key, String(problem.value), "--stack", STACK];
+  const sample = sampleError(section);
+  it(`prints the README's sample error for ${JSON.stringify(sample.config)}, without a stack trace`, () => {
+    const file = path.join(scratch("config"), "config.yaml");
+    for (const [key, value] of Object.entries(sample.config)) {
+      const set = ["config", "set", "--path", `firefly:${key}`, value, "--stack", STACK];
       engine.pulumi([...set, "--config-file", file], ROOT);
-      const r = preview(file);
-      const out = r.stdout + r.stderr;
-      assert.notEqual(r.status, 0, out);
-      assert.match(out, /error: Invalid Firefly stack configuration \(1 problem\):/);
-      for (const line of problem.lines) assert.match(out, readmeLine(line), `missing README line "${line}"`);
-      assert.doesNotMatch(out, /^\s+at .+:\d+:\d+\)?$/m, "stack trace");
-      assert.doesNotMatch(out, /^\s*\+\s+(aws|docker|random|tls|kubernetes):/m, "a resource was planned");
-    });
-  }
+    }
+    const r = preview(file);
+    const out = r.stdout + r.stderr;
+    assert.notEqual(r.status, 0, out);
+    for (const line of sample.lines) assert.match(out, readmeLine(line), `missing README line "${line}"`);
+    assert.doesNotMatch(out, /^\s+at .+:\d+:\d+\)?$/m, "stack trace");
+    assert.doesNotMatch(out, /^\s*\+\s+(aws|docker|random|tls|kubernetes):/m, "a resource was planned");
+  });
 });
