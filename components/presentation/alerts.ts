@@ -10,6 +10,7 @@ import {
   p99VersusTimeout,
   pipelineLossRate,
   pipelineSilent,
+  uninstrumentedInvocations,
 } from "./queries";
 import { reportQueries, validMemoryShare } from "./reportQueries";
 
@@ -96,6 +97,15 @@ export function alertRules(o: AlertOptions): AlertRule[] {
       for: "5m",
       summary:
         "The gateway collector has reported nothing for 5 minutes: it is down, or cannot reach the store.",
+    },
+    {
+      uid: "firefly-uninstrumented",
+      title: "Lambda functions invoked without traces",
+      // 30 m: CloudWatch minutes arrive minutes late, spans at once; a short window would flap.
+      expr: uninstrumentedInvocations("30m"),
+      threshold: 0,
+      for: "15m",
+      summary: `${fn}: CloudWatch counted {{ $values.A.Value }} invocations in 30 minutes but no spans arrived. It is not instrumented, another tool redeployed it without the layer, or its layer cannot export: run pulumi up (docs/troubleshooting.md).`,
     },
   ];
   // From Lambda's REPORT lines (CloudWatch Logs through Firehose): only there when logs are forwarded.

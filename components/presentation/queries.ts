@@ -180,6 +180,18 @@ export function p99VersusTimeout(timeoutsMs: Record<string, number>, range: stri
   return `${lambdaQueries(ALL_FUNCTIONS, over(range)).durationP99Ms} / on (${FUNCTION_LABEL}) (${timeouts})`;
 }
 
+/**
+ * Functions CloudWatch reports invoking that sent no invocation span over `range` (the value is
+ * CloudWatch's count): never instrumented, redeployed by another tool (SAM, CDK, another stack) that put
+ * back its own handler, layers or environment, or a layer that cannot export. Needs the metric stream.
+ * A function whose span counter still exists but stopped growing counts as sending nothing.
+ */
+export function uninstrumentedInvocations(range: string): string {
+  const invoked = `${byFunction(cwSum(cloudwatch("Invocations", "sum", ALL_FUNCTIONS), over(range)))} > 0`;
+  const traced = `${growth(spans(SPAN_CALLS, ALL_FUNCTIONS), range)} > 0`;
+  return `(${invoked}) unless on (${FUNCTION_LABEL}) (${traced})`;
+}
+
 /** Account-wide concurrency (every function together), the series CloudWatch always streams. */
 export const accountConcurrentExecutions = (w: Window) =>
   `max(${cwMax(cloudwatch("ConcurrentExecutions", "max", ALL_FUNCTIONS, "account"), w)})`;

@@ -6,6 +6,7 @@ import {
   lambdaQueries,
   OVER_RANGE,
   PER_POINT,
+  uninstrumentedInvocations,
 } from "../../components/presentation/queries";
 import { DASHBOARD_UIDS, FUNCTION_VARIABLE, finish, fireflyDashboard, graph, keyedTable } from "./panels";
 import { costPerFunctionQuery } from "./report";
@@ -48,6 +49,22 @@ export function overviewDashboard() {
             { header: "Cold starts", unit: "short", expr: total.coldStarts },
           ],
           { title: "Open the function dashboard", url: toFunction(`\${__value.raw}`) },
+        ),
+      )
+      .withPanel(
+        keyedTable(
+          "Invoked without traces (drift)",
+          FUNCTION_LABEL,
+          [
+            {
+              header: "Invocations without spans",
+              unit: "short",
+              expr: uninstrumentedInvocations("$__range"),
+            },
+          ],
+          { title: "Open the function dashboard", url: toFunction(`\${__value.raw}`) },
+        ).description(
+          "Functions CloudWatch reports invoking that sent no spans in the time range: not instrumented, redeployed by another tool without the layer, or a layer that cannot export. Re-run pulumi up; see docs/troubleshooting.md. Needs the metric stream (firefly:metrics).",
         ),
       )
       .withPanel(

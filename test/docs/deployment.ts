@@ -17,11 +17,12 @@ export interface NamedPath {
 
 export const PATHS: NamedPath[] = [
   {
-    name: "On AWS (ec2, metrics on, Prometheus + Jaeger)",
+    name: "On AWS (ec2, metrics and logs on, Prometheus + Jaeger)",
     config: {
       host: "ec2",
       storage: "prometheus",
       metrics: "true",
+      logs: "true",
       functions: JSON.stringify(["orders"]),
       ec2: JSON.stringify({ adminCidrs: ["203.0.113.0/24"] }),
     },
@@ -312,6 +313,17 @@ export function estimateMonthly(resources: Recorded[]): CostLine[] {
         item: "CloudWatch Logs (front access logs)",
         usd: gb * P.logsIngestPerGb,
         basis: `${gb.toFixed(2)} GB × ${rate(P.logsIngestPerGb)}/GB`,
+      });
+    }
+    if (r.type === "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter") {
+      // Platform lines only (the default filter): about one REPORT line per invocation, each its own
+      // record in the worst case, billed as 5 KB.
+      const perFunction = W.invocationsPerMonth / W.functions;
+      const gb = (perFunction * P.firehoseRecordRoundKb * 1024) / 1e9;
+      lines.push({
+        item: `Firehose ingest for one function's platform log lines`,
+        usd: gb * P.firehosePerGb,
+        basis: `${gb.toFixed(2)} GB billed (worst case: one 5 KB-billed record per REPORT line) × ${rate(P.firehosePerGb)}/GB`,
       });
     }
     if (r.type === "aws:cloudwatch/metricStream:MetricStream") {

@@ -53,7 +53,7 @@ async function startOnFreePorts(
     mappings.push(`${where}: ${obj[key]} → ${value}`);
     obj[key] = value;
   };
-  const [grpc, http, firehose, health, zpages, metrics] = await freePorts(6);
+  const [grpc, http, firehose, health, zpages, metrics, self, firehoseLogs] = await freePorts(8);
   const ext = config.extensions;
   set(ext.health_check, "endpoint", `127.0.0.1:${health}`, "extensions.health_check.endpoint");
   set(ext.zpages, "endpoint", `127.0.0.1:${zpages}`, "extensions.zpages.endpoint");
@@ -65,16 +65,24 @@ async function startOnFreePorts(
   set(otlp.grpc, "endpoint", `127.0.0.1:${grpc}`, "receivers.otlp.grpc.endpoint");
   set(otlp.http, "endpoint", `127.0.0.1:${http}`, "receivers.otlp.http.endpoint");
   set(config.receivers.awsfirehose, "endpoint", `127.0.0.1:${firehose}`, "receivers.awsfirehose.endpoint");
+  // The collector's own metrics come in on a loopback-only receiver; CloudWatch Logs on their own port.
+  const selfReceiver = config.receivers["otlp/self"]?.protocols?.http;
+  if (selfReceiver) set(selfReceiver, "endpoint", `127.0.0.1:${self}`, "receivers.otlp/self.http.endpoint");
+  const cwlogs = config.receivers["awsfirehose/cwlogs"];
+  if (cwlogs) set(cwlogs, "endpoint", `127.0.0.1:${firehoseLogs}`, "receivers.awsfirehose/cwlogs.endpoint");
   for (const [name, exporter] of Object.entries<any>(config.exporters)) {
     if (name.startsWith("prometheusremotewrite"))
       set(exporter, "endpoint", stores.writeUrl, `exporters.${name}.endpoint`);
-    else if (name.startsWith("otlp"))
+    // The log store is not part of the journeys (their dashboards are PromQL and Jaeger): its exporter
+    // keeps its queue on disk and is left pointing nowhere reachable.
+    else if (name.startsWith("otlp") && !name.endsWith("/logs"))
       set(exporter, "endpoint", stores.jaegerOtlp, `exporters.${name}.endpoint`);
   }
   for (const reader of config.service.telemetry.metrics.readers) {
     if (reader.periodic?.exporter?.otlp) {
       const o = reader.periodic.exporter.otlp;
-      set(o, "endpoint", `http://127.0.0.1:${http}/v1/metrics`, "service.telemetry…otlp.endpoint");
+      const port = selfReceiver ? self : http;
+      set(o, "endpoint", `http://127.0.0.1:${port}/v1/metrics`, "service.telemetry…otlp.endpoint");
     }
     if (reader.pull?.exporter?.prometheus)
       set(reader.pull.exporter.prometheus, "port", metrics, "service.telemetry…prometheus.port");

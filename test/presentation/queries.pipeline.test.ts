@@ -26,6 +26,10 @@ import {
 import { sendReports } from "./reportData";
 
 const FN = `orders-${randomBytes(3).toString("hex")}`;
+// A function CloudWatch reports but that sends no spans (redeployed without the layer): the drift
+// panel and alert must name it, and must not name FN.
+const DRIFTED = `legacy-${randomBytes(3).toString("hex")}`;
+const isDrift = (expr: string) => expr.includes(" unless on (FunctionName) ");
 const ACCOUNT = String(100_000_000_000 + randomBytes(4).readUInt32BE());
 const REPO = path.resolve(__dirname, "../..");
 const INVOCATIONS = 20;
@@ -63,9 +67,9 @@ function runEnvironment(local: LocalPipeline, invocations: number, failing: numb
   );
 }
 
-async function sendMinute(local: LocalPipeline, endMs: number) {
+async function sendMinute(local: LocalPipeline, endMs: number, functionName = FN) {
   const data = lambdaMetricData({
-    functionName: FN,
+    functionName,
     alias: "live",
     invocations: INVOCATIONS,
     errors: ERRORS,
@@ -99,6 +103,8 @@ describe("dashboard and alert queries against the local pipeline", function () {
     // Two minutes of CloudWatch data, oldest first (remote write rejects out-of-order samples).
     await sendMinute(local, now - 60_000);
     await sendMinute(local, now);
+    await sendMinute(local, now - 60_000, DRIFTED);
+    await sendMinute(local, now, DRIFTED);
     await sendReports(local, FN);
     // Two execution environments, one span-metrics flush apart, so counters rise between samples.
     await runEnvironment(local, 3, 1);
@@ -162,6 +168,15 @@ describe("dashboard and alert queries against the local pipeline", function () {
     assert.deepEqual(await value("firefly-out-of-memory"), { value: 1, fires: true });
     assert.deepEqual(await value("firefly-memory-near-size"), { value: 1, fires: true });
     assert.deepEqual(await value("firefly-timeouts"), { value: 25, fires: true });
+    // Drift: CloudWatch counted DRIFTED's invocations and no span came; FN sent spans.
+    const drift = await promQuery(
+      local.prometheus.url,
+      rules.find((r) => r.uid === "firefly-uninstrumented")!.expr,
+    );
+    const names = drift.map((x) => x.metric.FunctionName);
+    assert.ok(names.includes(DRIFTED), `drift alert: ${JSON.stringify(names)}`);
+    assert.ok(!names.includes(FN), `drift alert names a traced function: ${JSON.stringify(names)}`);
+    assert.equal(drift.find((x) => x.metric.FunctionName === DRIFTED)!.value, 2 * INVOCATIONS);
   });
 
   it("found every expression (dashboards, variables, alerts)", () => {
@@ -169,7 +184,7 @@ describe("dashboard and alert queries against the local pipeline", function () {
     assert.equal(variableExpressions().length, 1);
     assert.equal(
       alertExpressions({ ...ALERT_DEFAULTS, emails: [], functionTimeoutsMs: { x: 1000 } }).length,
-      9,
+      10,
     );
   });
 
@@ -178,6 +193,11 @@ describe("dashboard and alert queries against the local pipeline", function () {
       const expr = substitute(e.expr, variables);
       const samples = await promQuery(local.prometheus.url, expr);
       assert.ok(samples.length > 0, `no data for ${e.where}:\n${expr}`);
+      if (isDrift(expr)) {
+        const names = samples.map((s) => s.metric.FunctionName);
+        assert.ok(names.includes(DRIFTED) && !names.includes(FN), `${e.where}: ${JSON.stringify(names)}`);
+        return;
+      }
       // Per-function results must include the test's function (other tests' functions share this
       // Prometheus), and a query scoped to it must return nothing else.
       if (samples.some((s) => s.metric.FunctionName !== undefined)) {

@@ -156,6 +156,7 @@ describe("presentation renderers", () => {
           "firefly-cold-start-rate",
           "firefly-pipeline-loss",
           "firefly-pipeline-silent",
+          "firefly-uninstrumented",
           "firefly-memory-near-size",
           "firefly-out-of-memory",
           "firefly-timeouts",
