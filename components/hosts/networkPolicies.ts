@@ -20,11 +20,13 @@ export const FLOWS: readonly Flow[] = [
   { from: "collector", to: "jaeger", port: "otlp-grpc", why: "spans over OTLP/gRPC" },
   { from: "collector", to: "promscale", port: "http", why: "remote write of metrics" },
   { from: "collector", to: "promscale", port: "otlp-grpc", why: "spans over OTLP/gRPC" },
+  { from: "collector", to: "victorialogs", port: "http", why: "log records over OTLP/HTTP" },
   { from: "promscale", to: "timescaledb", port: "postgres", why: "Promscale's database" },
   { from: "grafana", to: "prometheus", port: "http", why: "PromQL datasource" },
   { from: "grafana", to: "jaeger", port: "query", why: "Jaeger datasource" },
   { from: "grafana", to: "promscale", port: "http", why: "PromQL and Jaeger datasources" },
   { from: "grafana", to: "timescaledb", port: "postgres", why: "SQL datasource (read-only role)" },
+  { from: "grafana", to: "victorialogs", port: "http", why: "LogsQL datasource" },
 ];
 
 /**

@@ -451,6 +451,8 @@ export async function startReplicaGateway(count: number) {
       zpages: await freePort(),
       metrics: await freePort(),
       otlpPeers: await freePort(),
+      selfMetrics: await freePort(),
+      firehoseLogs: await freePort(),
     });
   }
   const peers = ports.map((p) => `127.0.0.1:${p.otlpPeers}`);

@@ -156,9 +156,9 @@ describe("collector config (renderer)", () => {
     assert.deepEqual(config.receivers["otlp/self"].protocols.http.auth, {
       authenticator: "bearertokenauth/otlp",
     });
-    // The public receiver takes spans only: the functions' token cannot write a metric.
+    // The public receiver takes spans and the layer's logs only: the functions' token cannot write a metric.
     for (const [name, pipeline] of Object.entries<any>(config.service.pipelines))
-      if (pipeline.receivers.includes("otlp")) assert.match(name, /^traces/, name);
+      if (pipeline.receivers.includes("otlp")) assert.match(name, /^(traces|logs)/, name);
     assert.equal(config.service.telemetry.resource["service.name"], "firefly-gateway");
   });
 

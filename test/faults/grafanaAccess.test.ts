@@ -103,7 +103,11 @@ describe("fault: Grafana without credentials (configuration level)", () => {
   it("a stranger who gets Grafana's SQL login gets a read-only role: never the superuser or Promscale's writer", async function () {
     this.timeout(60_000);
     for (const host of ["docker", "kubernetes"]) {
-      const resources = await renderProgram({ host, storage: "promscale" });
+      const front: Record<string, string> =
+        host === "docker"
+          ? { docker: JSON.stringify({ publicUrl: "https://ingest.example.com" }) }
+          : { kubernetes: JSON.stringify({ ingressHost: "ingest.example.com" }) };
+      const resources = await renderProgram({ host, storage: "promscale", ...front });
       const grafana = JSON.stringify(resources.filter((r) => /grafana/.test(r.name)).map((r) => r.inputs));
       assert.ok(
         grafana.includes(READONLY_DB_USER),

@@ -72,7 +72,8 @@ describe("Caddy front (real Caddy)", () => {
       const port = await listen(free);
       await new Promise((r) => free.close(r));
       base = `http://127.0.0.1:${port}`;
-      const routes = collectorRoutes().map((r) => ({
+      // The routes in use without CloudWatch Logs: OTLP traces and logs, and Firehose metrics.
+      const routes = collectorRoutes(true, false).map((r) => ({
         ...r,
         service: "127.0.0.1",
         port: r.path === "/firehose" ? ports[1] : ports[0],
@@ -102,11 +103,11 @@ describe("Caddy front (real Caddy)", () => {
     });
 
     it("forwards each collector path to its port, path intact", async () => {
-      for (const p of ["/v1/traces", "/firehose"]) {
+      for (const p of ["/v1/traces", "/v1/logs", "/firehose"]) {
         const r = await fetch(`${base}${p}`, { method: "POST", body: "x" });
         assert.equal(r.status, 200, p);
       }
-      assert.deepEqual(seen, ["otlp POST /v1/traces", "firehose POST /firehose"]);
+      assert.deepEqual(seen, ["otlp POST /v1/traces", "otlp POST /v1/logs", "firehose POST /firehose"]);
     });
 
     it("answers 404 to everything else, without reaching a backend", async () => {
@@ -115,7 +116,7 @@ describe("Caddy front (real Caddy)", () => {
         "/",
         "/v1/traces/x",
         "/v1/metrics",
-        "/v1/logs",
+        "/firehose/logs",
         "/metrics",
         "/api/v1/query",
         "/firehose/../admin",

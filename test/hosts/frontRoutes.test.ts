@@ -21,7 +21,10 @@ describe("public front routes (the program under mocks)", function () {
 
   it("ec2 without metrics: POST /v1/traces and /v1/logs only", async () => {
     const c = config("ec2 API Gateway front");
-    assert.deepEqual(routesOf(await renderProgram(c.config)).apiGateway, ["POST /v1/logs", "POST /v1/traces"]);
+    assert.deepEqual(routesOf(await renderProgram(c.config)).apiGateway, [
+      "POST /v1/logs",
+      "POST /v1/traces",
+    ]);
   });
 
   it("ec2 with logs: /firehose/logs too, and still no /firehose without metrics", async () => {
@@ -44,7 +47,11 @@ describe("public front routes (the program under mocks)", function () {
 
   it("kubernetes Ingress with metrics: the same paths", async () => {
     const c = config("kubernetes ingress, metrics");
-    assert.deepEqual(routesOf(await renderProgram(c.config)).ingress, ["/firehose", "/v1/logs", "/v1/traces"]);
+    assert.deepEqual(routesOf(await renderProgram(c.config)).ingress, [
+      "/firehose",
+      "/v1/logs",
+      "/v1/traces",
+    ]);
   });
 
   it("ec2 with a domain: grafanaUrl names the domain (on the Elastic IP), not a temporary address", async () => {

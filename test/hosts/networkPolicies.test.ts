@@ -176,7 +176,7 @@ describe("kubernetes network policies (the program under mocks)", function () {
           const stranger = allowed(policies, { strangerPod: true }, dst, portName);
           const internet = allowed(policies, { internet: true }, dst, portName);
           const isPublic =
-            (dst.name === "collector" && ["otlp-http", "firehose"].includes(portName)) ||
+            (dst.name === "collector" && ["otlp-http", "firehose", "firehose-logs"].includes(portName)) ||
             (dst.name === "grafana" && portName === "http");
           assert.equal(stranger, isPublic, `${name}: a stranger's pod → ${dst.name}:${portName}`);
           assert.equal(internet, isPublic, `${name}: the internet → ${dst.name}:${portName}`);

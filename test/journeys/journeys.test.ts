@@ -461,8 +461,8 @@ function httpEvent(fail: boolean) {
 function provisionedQueries(d: Deployment): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = [];
   for (const [uid, dash] of Object.entries<any>(d.dashboards)) {
+    // PromQL only: the logs panel's LogsQL runs against the log store (test/pipeline/logs.test.ts).
     for (const panel of dash.panels)
-      // PromQL only: the logs panel's LogsQL runs against the log store (test/pipeline/logs.test.ts).
       for (const t of panel.targets ?? [])
         if (
           typeof t.expr === "string" &&

@@ -148,6 +148,8 @@ describe("sampler: the built layer under aws-lambda-ric", function () {
     const guarded = await start();
     const res = await guarded.invoke(event);
     assert.ok(res.ok, JSON.stringify(res));
+    // The layer exports after the response: wait until the environment is released.
+    await guarded.billedMs(res.requestId);
     const spans = receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === res.requestId);
     assert.equal(spans.length, 1, guarded.log);
     assert.equal(spans[0].traceId, events.TRACE_ID);
@@ -156,6 +158,7 @@ describe("sampler: the built layer under aws-lambda-ric", function () {
     const strict = await start({ [STRICT_PARENT_SAMPLING_ENV]: "true" });
     const quiet = await strict.invoke(event);
     assert.ok(quiet.ok);
+    await strict.billedMs(quiet.requestId);
     assert.equal(
       receiver.spans.filter((s) => s.attributes["faas.invocation_id"] === quiet.requestId).length,
       0,
