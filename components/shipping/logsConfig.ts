@@ -347,8 +347,16 @@ export function logsConfigPieces(options: LogsConfigOptions) {
       },
     },
     pipelines: {
+      // OTLP logs (the layer's, any SDK's) go straight to the store. Only Lambda's own lines, which
+      // arrive with the Firehose access key, are read as REPORT metrics: the functions' token must not
+      // be able to forge memory, cost or outcome series with a log line that looks like a REPORT.
       logs: {
-        receivers: ["otlp", "awsfirehose/cwlogs"],
+        receivers: ["otlp"],
+        processors: ["memory_limiter"],
+        exporters: ["otlp_http/logs"],
+      },
+      "logs/cloudwatch": {
+        receivers: ["awsfirehose/cwlogs"],
         processors: ["memory_limiter", "transform/lambda_logs"],
         exporters: ["otlp_http/logs", "signaltometrics"],
       },

@@ -69,7 +69,7 @@ describe("collector config (renderer)", () => {
   });
 
   it("puts memory_limiter first in every pipeline", () => {
-    assert.equal(pipelines(config).length, 6);
+    assert.equal(pipelines(config).length, 7);
     for (const [name, p] of pipelines(config)) assert.equal(p.processors[0], "memory_limiter", name);
   });
 

@@ -24,9 +24,14 @@ describe("collector logs config (renderer)", () => {
 
   it("sends OTLP and CloudWatch Logs records through memory_limiter and the platform-line transform to the log store", () => {
     const logs = c.service.pipelines.logs;
-    assert.deepEqual(logs.receivers, ["otlp", "awsfirehose/cwlogs"]);
-    assert.deepEqual(logs.processors, ["memory_limiter", "transform/lambda_logs"]);
-    assert.deepEqual(logs.exporters, ["otlp_http/logs", "signaltometrics"]);
+    assert.deepEqual(logs.receivers, ["otlp"]);
+    assert.deepEqual(logs.processors, ["memory_limiter"]);
+    assert.deepEqual(logs.exporters, ["otlp_http/logs"]);
+    // REPORT metrics only from Lambda's own lines (Firehose access key), never from OTLP log records.
+    const cloudwatch = c.service.pipelines["logs/cloudwatch"];
+    assert.deepEqual(cloudwatch.receivers, ["awsfirehose/cwlogs"]);
+    assert.deepEqual(cloudwatch.processors, ["memory_limiter", "transform/lambda_logs"]);
+    assert.deepEqual(cloudwatch.exporters, ["otlp_http/logs", "signaltometrics"]);
     assert.equal(c.exporters["otlp_http/logs"].logs_endpoint, `${DEFAULT_LOGS_URL}${LOG_STORE_OTLP_PATH}`);
   });
 
