@@ -51,4 +51,14 @@ describe("docs/deployment.md (resources, permissions, cost per named path)", fun
     assert.ok(small.some((l) => l.item === "CloudWatch Metric Stream"));
     assert.ok(total(large) - total(small) > 90, "t3.xlarge costs about $91/month more than t3.medium");
   });
+
+  it("the README's cost figure for the EC2 path is the estimate's total, rounded", async () => {
+    const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
+    const m = /about\s+\$(\d+)\s+a\s+month\s+for\s+this\s+EC2\s+path/.exec(readme);
+    assert.ok(m, "README's Run it names the EC2 path's monthly estimate");
+    const ec2 = PATHS.find((p) => p.config.host === "ec2");
+    assert.ok(ec2);
+    const total = estimateMonthly(await resourcesOf(ec2.config)).reduce((sum, l) => sum + l.usd, 0);
+    assert.equal(Number(m[1]), Math.round(total));
+  });
 });
