@@ -54,7 +54,7 @@ describe("docs/deployment.md (resources, permissions, cost per named path)", fun
 
   it("the README's cost figure for the EC2 path is the estimate's total, rounded", async () => {
     const readme = readFileSync(path.resolve(__dirname, "../../README.md"), "utf8");
-    const m = /about\s+\$(\d+)\s+a\s+month\s+for\s+this\s+EC2\s+path/.exec(readme);
+    const m = /about\s+\$(\d+)\s+a\s+month\s+for\s+the\s+EC2\s+path/.exec(readme);
     assert.ok(m, "README's Run it names the EC2 path's monthly estimate");
     const ec2 = PATHS.find((p) => p.config.host === "ec2");
     assert.ok(ec2);
