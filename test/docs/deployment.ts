@@ -2,12 +2,7 @@
 // bill: all derived from the resources the program really registers (index.ts under Pulumi mocks), so
 // docs/deployment.md cannot drift from the code. `FIREFLY_UPDATE_DOCS=1 npx mocha
 // test/docs/deployment.test.ts` rewrites the document.
-import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { plain } from "../emit/rpc";
-import { ACCOUNT, installMocks, type Recorded, recorded, settle } from "../shipping/mocks";
-
-const PROGRAM = path.join(__dirname, "..", "..", "index.ts");
+import { type Rendered, renderProgram } from "../hosts/programUnderMocks";
 
 /** A named path of the README: the stack config a newcomer sets. */
 export interface NamedPath {
@@ -47,41 +42,8 @@ export const PATHS: NamedPath[] = [
   },
 ];
 
-/** Runs index.ts with this stack config under the mocks and returns every resource it registered. */
-export async function resourcesOf(config: Record<string, string>): Promise<Recorded[]> {
-  installMocks({
-    state(args) {
-      const inputs = plain(args.inputs);
-      if (args.type === "aws:lambda/layerVersion:LayerVersion")
-        return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
-      if (args.type.startsWith("pulumi-nodejs:dynamic"))
-        return {
-          functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${inputs.functionName}`,
-          skipped: "",
-        };
-      return undefined;
-    },
-    call(args) {
-      if (args.token === "aws:lambda/getFunction:getFunction")
-        return { functionName: args.inputs.functionName, timeout: 30 };
-      if (args.token === "aws:ec2/getInstance:getInstance")
-        return { id: args.inputs.id, publicIp: "203.0.113.9" };
-      return undefined;
-    },
-  });
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
-    [],
-  );
-  delete require.cache[require.resolve(PROGRAM)];
-  const stack = require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
-  await Promise.all(
-    Object.values(stack).map((o) => new Promise((ok) => (o as pulumi.Output<unknown>).apply(ok))),
-  );
-  await settle();
-  pulumi.runtime.setAllConfig({}, []);
-  return [...recorded];
-}
+/** Every resource index.ts registers with this stack config (the program under the shared mocks). */
+export const resourcesOf = (config: Record<string, string>): Promise<Rendered[]> => renderProgram(config);
 
 /**
  * The IAM actions `pulumi up`, `preview`, `refresh` and `destroy` need per AWS resource type: what the
@@ -185,10 +147,10 @@ const LOOKUPS: Record<string, string[]> = {
   ],
 };
 
-export const isAws = (r: Recorded) => r.type.startsWith("aws:");
+export const isAws = (r: Rendered) => r.type.startsWith("aws:");
 
 /** The actions a deployment with these resources needs; throws on a resource type with no entry. */
-export function permissionsFor(resources: Recorded[]): string[] {
+export function permissionsFor(resources: Rendered[]): string[] {
   const missing = new Set<string>();
   const actions = new Set<string>(["sts:GetCallerIdentity"]);
   for (const r of resources.filter(isAws)) {
@@ -210,7 +172,7 @@ export function permissionsFor(resources: Recorded[]): string[] {
 }
 
 /** Counts per resource type, sorted by type. */
-export function countByType(resources: Recorded[]): [string, number][] {
+export function countByType(resources: Rendered[]): [string, number][] {
   const counts = new Map<string, number>();
   for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   return [...counts].sort(([a], [b]) => a.localeCompare(b));
@@ -257,11 +219,11 @@ const money = (n: number) => `$${n.toFixed(2)}`;
 const rate = (n: number) => `$${n}`;
 
 /** The monthly bill this set of resources implies under WORKLOAD, one line per resource that costs. */
-export function estimateMonthly(resources: Recorded[]): CostLine[] {
+export function estimateMonthly(resources: Rendered[]): CostLine[] {
   const lines: CostLine[] = [];
   const W = WORKLOAD;
   const P = PRICES;
-  const inputs = (r: Recorded) => plain(r.inputs);
+  const inputs = (r: Rendered) => r.inputs;
   for (const r of resources) {
     if (r.type === "aws:ec2/instance:Instance") {
       const i = inputs(r);
