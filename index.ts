@@ -78,6 +78,8 @@ export const otlpToken = firefly.otlpToken;
 export const firehoseUrl = firefly.firehoseUrl;
 export const layerArn = firefly.layerArn;
 export const instrumentedFunctions = firefly.instrumentedFunctions;
+// ec2 only: `aws ssm start-session --target "$(pulumi stack output instanceId)" ...` reaches Grafana.
+export const instanceId = firefly.instanceId;
 export const skippedFunctions = firefly.skippedFunctions;
 export const deliveryStreamArn = firefly.deliveryStreamArn;
 export const metricStreamName = firefly.metricStreamName;

@@ -158,6 +158,8 @@ export class Firefly extends pulumi.ComponentResource {
   public readonly deliveryStreamArn: pulumi.Output<string | undefined>;
   /** CloudWatch Metric Stream name, when `metrics` is on. */
   public readonly metricStreamName: pulumi.Output<string | undefined>;
+  /** ec2: the instance's id, the target of SSM port forwarding to Grafana; undefined on other hosts. */
+  public readonly instanceId: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: FireflyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("firefly:index:Firefly", name, {}, opts);
@@ -253,6 +255,7 @@ export class Firefly extends pulumi.ComponentResource {
     this.skippedFunctions = emit.skippedFunctions;
     this.deliveryStreamArn = emit.deliveryStreamArn;
     this.metricStreamName = emit.metricStreamName;
+    this.instanceId = shipping.instanceId;
 
     this.registerOutputs({
       grafanaUrl: this.grafanaUrl,
@@ -267,6 +270,7 @@ export class Firefly extends pulumi.ComponentResource {
       skippedFunctions: this.skippedFunctions,
       deliveryStreamArn: this.deliveryStreamArn,
       metricStreamName: this.metricStreamName,
+      instanceId: this.instanceId,
     });
   }
 }

@@ -116,6 +116,49 @@ describe("the package imported by name from a packed tarball", function () {
     assert.match(String(exported.grafana), /^http/);
   });
 
+  it("runs README's example: Firefly and a function in one program, the function wired from Firefly's outputs", () => {
+    fs.writeFileSync(path.join(app, "withFunctions.ts"), docExamples("README.md")["ts-firefly-functions"]);
+    fs.mkdirSync(path.join(app, "orders"), { recursive: true });
+    fs.writeFileSync(path.join(app, "orders", "index.js"), "exports.handler = async () => 'ok';\n");
+    execFileSync(
+      path.join(ROOT, "node_modules", ".bin", "tsc"),
+      [
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "node16",
+        "--moduleResolution",
+        "node16",
+        "--outDir",
+        "out",
+        "--typeRoots",
+        path.join(ROOT, "node_modules", "@types"),
+        "--types",
+        "node",
+        "withFunctions.ts",
+      ],
+      { cwd: app, stdio: "inherit" },
+    );
+    const r = node(["mockRun.js", "out/withFunctions.js"]);
+    assert.equal(r.status, 0, r.stderr);
+    const { resources, exported } = JSON.parse(r.stdout);
+    const fn = resources.find(
+      (x: { type: string; name: string }) => x.type === "aws:lambda/function:Function",
+    );
+    assert.ok(fn, "the function orders was not created");
+    const layer = resources.find((x: { type: string }) => x.type === "aws:lambda/layerVersion:LayerVersion");
+    assert.ok(layer, "Firefly published no layer");
+    // Mocks pass secret inputs wrapped; the wiring is read through the serialized form.
+    const inputs = JSON.stringify(fn.inputs);
+    assert.deepEqual(fn.inputs.layers, [`arn:aws:lambda:eu-west-1:123456789012:${layer.name}`]);
+    assert.equal(fn.inputs.handler, "/opt/firefly/handler.handler");
+    assert.match(inputs, /"FIREFLY_HANDLER":"index\.handler"/);
+    assert.match(inputs, /"OTEL_EXPORTER_OTLP_ENDPOINT":"https:\/\/[^"]+"/);
+    assert.match(inputs, /"OTEL_EXPORTER_OTLP_HEADERS":"authorization=Bearer [^"]+"/);
+    assert.match(String(exported.grafanaUrl), /^http/);
+  });
+
   it("bundles a handler that uses @firefly-o11y/aws-sdk as the docs say, and it loads the layer's copy", () => {
     const dir = path.join(app, "fn");
     fs.mkdirSync(dir, { recursive: true });

@@ -6,12 +6,17 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { computed, invoke } from "../engine/standin/cloud";
 
-const resources: { type: string; name: string }[] = [];
+// Lambda functions keep their inputs: the tests check what Firefly's outputs wired into them.
+const resources: { type: string; name: string; inputs?: unknown }[] = [];
 
 pulumi.runtime.setMocks(
   {
     newResource(args) {
-      resources.push({ type: args.type, name: args.name });
+      resources.push({
+        type: args.type,
+        name: args.name,
+        ...(args.type === "aws:lambda/function:Function" ? { inputs: args.inputs } : {}),
+      });
       const extra = args.type.startsWith("pulumi-nodejs:dynamic")
         ? {
             functionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${args.inputs.functionName}`,

@@ -90,6 +90,7 @@ describe("component provider schema", function () {
       "instrumentedFunctions",
       "deliveryStreamArn",
       "metricStreamName",
+      "instanceId",
     ]) {
       assert.ok(outputs[name], `Firefly output ${name} is missing`);
     }
