@@ -1,5 +1,5 @@
 // A trace store the suite can stop and start: an OTLP/gRPC TraceService on node:http2 (h2c) that keeps
-// the ids of the spans it accepted. Jaeger and Promscale cannot run on this machine; what the faults
+// the span and trace ids of the spans it accepted (the fault suite and the replicas test use it). Jaeger and Promscale cannot run on this machine; what the faults
 // exercise is the collector's exporter and its persistent queue, which see exactly the same protocol
 // (unary Export, gzip, grpc-status) from this store as from theirs. Duplicates (a retry after a lost
 // answer) count once: the question is whether a span is missing, not how often it came.
@@ -42,17 +42,22 @@ function fields(buf: Buffer, field: number): Buffer[] {
   return out;
 }
 
-/** Span ids (hex) in an ExportTraceServiceRequest: resource_spans(1) → scope_spans(2) → spans(2) → span_id(2). */
-export function spanIds(request: Buffer): string[] {
-  const ids: string[] = [];
+/**
+ * [span id, trace id] (hex) of each span in an ExportTraceServiceRequest:
+ * resource_spans(1) → scope_spans(2) → spans(2) → trace_id(1), span_id(2).
+ */
+export function spanRecords(request: Buffer): [string, string][] {
+  const out: [string, string][] = [];
   for (const rs of fields(request, 1))
     for (const ss of fields(rs, 2))
-      for (const span of fields(ss, 2)) for (const id of fields(span, 2)) ids.push(id.toString("hex"));
-  return ids;
+      for (const span of fields(ss, 2))
+        out.push([fields(span, 2)[0].toString("hex"), fields(span, 1)[0].toString("hex")]);
+  return out;
 }
 
 export class TraceStore {
-  readonly spans = new Set<string>();
+  /** span id → trace id of every span accepted. */
+  readonly spans = new Map<string, string>();
   requests = 0;
   private server: http2.Http2Server | undefined;
   private readonly sockets = new Set<net.Socket>();
@@ -104,7 +109,7 @@ export class TraceStore {
           body = zlib.gunzipSync(body);
         }
         this.requests++;
-        for (const id of spanIds(body)) this.spans.add(id);
+        for (const [spanId, traceId] of spanRecords(body)) this.spans.set(spanId, traceId);
       } catch (error) {
         status = (error as { grpc?: number }).grpc ?? 13;
         message = (error as Error).message;

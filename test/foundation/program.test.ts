@@ -2,60 +2,18 @@
 // Mocks stand in for the engine and the cloud providers only; config validation, the components and
 // their renderers are the real code.
 import * as assert from "node:assert/strict";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { hasSecret, plain } from "../emit/rpc";
-import {
-  ACCOUNT,
-  API_ENDPOINT,
-  installMocks,
-  ofType,
-  recorded,
-  scanSecrets,
-  settle,
-} from "../shipping/mocks";
+import { loadProgram } from "../hosts/programUnderMocks";
+import { API_ENDPOINT, ofType, recorded, scanSecrets, settle } from "../shipping/mocks";
 
-const PROGRAM = path.join(__dirname, "..", "..", "index.ts");
 const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 const isSecretOutput = (o: pulumi.Output<unknown>) =>
   (o as unknown as { isSecret: Promise<boolean> }).isSecret;
 
-/** The shipping tests' mocks, plus what the emit and presentation phases need answered. */
-function installProgramMocks() {
-  installMocks({
-    state(args) {
-      const inputs = plain(args.inputs);
-      if (args.type === "aws:lambda/layerVersion:LayerVersion")
-        return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
-      if (args.type === "aws:cloudwatch/metricStream:MetricStream")
-        return { name: inputs.name ?? `${args.name}-stream` };
-      if (args.type.startsWith("pulumi-nodejs:dynamic"))
-        return {
-          functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${inputs.functionName}`,
-          skipped: "",
-        };
-      return undefined;
-    },
-    call(args) {
-      if (args.token === "aws:lambda/getFunction:getFunction")
-        return { functionName: args.inputs.functionName, timeout: 30 };
-      if (args.token === "aws:ec2/getInstance:getInstance")
-        return { id: args.inputs.id, publicIp: "203.0.113.9" };
-      return undefined;
-    },
-  });
-}
-
 /** Run index.ts with this stack config, as `pulumi up` would. */
-function runProgram(config: Record<string, string>, secretKeys: string[] = []) {
-  installProgramMocks();
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
-    secretKeys.map((k) => `firefly:${k}`),
-  );
-  delete require.cache[require.resolve(PROGRAM)];
-  return require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
-}
+const runProgram = (config: Record<string, string>, secretKeys: string[] = []) =>
+  loadProgram(config, secretKeys);
 
 describe("the Firefly program (index.ts) under mocks", function () {
   this.timeout(120_000);

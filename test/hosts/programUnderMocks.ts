@@ -1,37 +1,71 @@
 // Runs the Firefly program (index.ts) under Pulumi mocks with a given stack config, for tests that
 // read everything the program renders across many configurations. The mocks are the shipping tests'
-// plus the answers the emit and presentation phases need (as in test/foundation/program.test.ts).
+// plus the answers the emit and presentation phases need; test/foundation/program.test.ts and the
+// journeys (test/journeys/deployment.ts) load the program through here too.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { plain } from "../emit/rpc";
-import { ACCOUNT, installMocks, recorded, settle } from "../shipping/mocks";
+import { ACCOUNT, installMocks, type MockExtras, recorded, settle } from "../shipping/mocks";
 
 const PROGRAM = path.join(__dirname, "..", "..", "index.ts");
 export const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
 
-function installProgramMocks() {
+/** How a test's provider answers differ from the defaults. */
+export interface ProgramMockOptions {
+  /** The timeout (s) every function reports to `getFunction`; the journeys use a short one. */
+  readonly functionTimeout?: number;
+  /** More resource outputs, merged over the common ones (see test/shipping/mocks.ts MockExtras). */
+  readonly state?: MockExtras["state"];
+}
+
+/** The shipping tests' mocks, plus the answers the emit and presentation phases need. */
+export function installProgramMocks(options: ProgramMockOptions = {}) {
   installMocks({
     state(args) {
-      const inputs = plain(args.inputs);
-      if (args.type === "aws:lambda/layerVersion:LayerVersion")
-        return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
-      if (args.type === "aws:cloudwatch/metricStream:MetricStream")
-        return { name: inputs.name ?? `${args.name}-stream` };
-      if (args.type.startsWith("pulumi-nodejs:dynamic"))
-        return {
-          functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${inputs.functionName}`,
-          skipped: "",
-        };
-      return undefined;
+      const extra = options.state?.(args);
+      const common = commonState(args);
+      return extra || common ? { ...common, ...extra } : undefined;
     },
     call(args) {
       if (args.token === "aws:lambda/getFunction:getFunction")
-        return { functionName: args.inputs.functionName, timeout: 30 };
+        return { functionName: args.inputs.functionName, timeout: options.functionTimeout ?? 30 };
       if (args.token === "aws:ec2/getInstance:getInstance")
         return { id: args.inputs.id, publicIp: "203.0.113.9" };
       return undefined;
     },
   });
+}
+
+function commonState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> | undefined {
+  const inputs = plain(args.inputs);
+  if (args.type === "aws:lambda/layerVersion:LayerVersion")
+    return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
+  if (args.type === "aws:cloudwatch/metricStream:MetricStream")
+    return { name: inputs.name ?? `${args.name}-stream` };
+  if (args.type.startsWith("pulumi-nodejs:dynamic"))
+    return {
+      functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${inputs.functionName}`,
+      skipped: "",
+    };
+  return undefined;
+}
+
+/**
+ * Loads index.ts afresh with this stack config, as `pulumi up` would run it, and returns its exports.
+ * The caller resets the config when done (`pulumi.runtime.setAllConfig({}, [])`).
+ */
+export function loadProgram(
+  config: Record<string, string>,
+  secretKeys: string[] = [],
+  options: ProgramMockOptions = {},
+): Record<string, pulumi.Output<unknown>> {
+  installProgramMocks(options);
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
+    secretKeys.map((k) => `firefly:${k}`),
+  );
+  delete require.cache[require.resolve(PROGRAM)];
+  return require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
 }
 
 export interface Rendered {
@@ -46,14 +80,8 @@ export async function renderProgram(
   config: Record<string, string>,
   secretKeys: string[] = [],
 ): Promise<Rendered[]> {
-  installProgramMocks();
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
-    secretKeys.map((k) => `firefly:${k}`),
-  );
   try {
-    delete require.cache[require.resolve(PROGRAM)];
-    const stack = require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
+    const stack = loadProgram(config, secretKeys);
     await value(stack.grafanaUrl);
     await settle();
     return recorded.map((r) => ({ type: r.type, name: r.name, inputs: plain(r.inputs) }));
@@ -144,14 +172,8 @@ export async function programOutput(
   output: string,
   secretKeys: string[] = [],
 ): Promise<unknown> {
-  installProgramMocks();
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
-    secretKeys.map((k) => `firefly:${k}`),
-  );
   try {
-    delete require.cache[require.resolve(PROGRAM)];
-    const stack = require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
+    const stack = loadProgram(config, secretKeys);
     const value = await new Promise<unknown>((resolve) => stack[output].apply(resolve));
     await settle();
     return value;

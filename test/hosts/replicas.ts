@@ -4,11 +4,8 @@
 // trace and span ids it was sent, and one Prometheus for every replica's span metrics.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as http2 from "node:http2";
-import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import {
   COLLECTOR_PEER_TLS,
   COLLECTOR_REPLICA_ENV,
@@ -17,6 +14,7 @@ import {
 } from "../../components/contracts/collector";
 import { renderCollectorConfig } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
+import { TraceStore } from "../faults/traceStore";
 import {
   freePorts,
   isRunning,
@@ -27,98 +25,10 @@ import {
 } from "../pipeline/processes";
 import { binaries, type PrometheusHandle, startPrometheus } from "../pipeline/stack";
 
-const EXPORT_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-function varint(buf: Buffer, pos: number): [number, number] {
-  let value = 0;
-  let scale = 1;
-  for (;;) {
-    if (pos >= buf.length) throw new Error("truncated varint");
-    const byte = buf[pos++];
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return [value, pos];
-    scale *= 128;
-  }
-}
-
-function fields(buf: Buffer, field: number): Buffer[] {
-  const out: Buffer[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const [tag, afterTag] = varint(buf, pos);
-    pos = afterTag;
-    const wire = tag & 7;
-    if (wire === 0) [, pos] = varint(buf, pos);
-    else if (wire === 1) pos += 8;
-    else if (wire === 5) pos += 4;
-    else if (wire === 2) {
-      const [len, start] = varint(buf, pos);
-      if (tag >>> 3 === field) out.push(buf.subarray(start, start + len));
-      pos = start + len;
-    } else throw new Error(`unsupported wire type ${wire}`);
-  }
-  return out;
-}
-
-/** An OTLP/gRPC trace store (h2c) that keeps span id → trace id of everything it accepted. */
-export class RecordingStore {
-  /** span id (hex) → trace id (hex); a redelivered span counts once. */
-  readonly spans = new Map<string, string>();
-  private server: http2.Http2Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  constructor(readonly port: number) {}
-
-  get endpoint() {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const server = http2.createServer();
-    server.on("connection", (s: net.Socket) => {
-      this.sockets.add(s);
-      s.on("close", () => this.sockets.delete(s));
-    });
-    server.on("stream", (stream, headers) => {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("error", () => undefined);
-      stream.on("end", () => {
-        if (headers[":path"] === EXPORT_PATH) {
-          const frame = Buffer.concat(chunks);
-          let body = frame.subarray(5, 5 + frame.readUInt32BE(1));
-          if (frame[0] === 1) body = zlib.gunzipSync(body);
-          // resource_spans(1) → scope_spans(2) → spans(2) → trace_id(1), span_id(2)
-          for (const rs of fields(body, 1))
-            for (const ss of fields(rs, 2))
-              for (const span of fields(ss, 2))
-                this.spans.set(fields(span, 2)[0].toString("hex"), fields(span, 1)[0].toString("hex"));
-        }
-        if (stream.destroyed) return;
-        stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-        stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-        stream.end(Buffer.alloc(5));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
 export interface Replica {
   readonly name: string;
   readonly ports: Required<CollectorPorts>;
-  readonly store: RecordingStore;
+  readonly store: TraceStore;
   readonly dir: string;
   readonly configFile: string;
   process: StartedProcess;
@@ -203,7 +113,7 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
   });
   const writeConfig = (
     file: string,
-    store: RecordingStore,
+    store: TraceStore,
     rdir: string,
     p: Required<CollectorPorts>,
     hostnames: string[],
@@ -237,7 +147,7 @@ export async function startReplicas(count: number, options: ReplicaOptions): Pro
       const name = `collector-${i}`;
       const rdir = path.join(dir, name);
       fs.mkdirSync(rdir);
-      const store = new RecordingStore(ports[i * 10 + 9]);
+      const store = new TraceStore(ports[i * 10 + 9]);
       await store.start();
       const p = portsOf(i);
       const configFile = path.join(rdir, "collector.yaml");

@@ -7,15 +7,13 @@
 //   parameter on ec2);
 // - Grafana: the provisioned dashboards and alert rules, from the same places;
 // - Firehose: the delivery stream's URL and access key, and the metric stream's metric names.
-import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { COLLECTOR_SECRET_ENV } from "../../components/shipping/collectorConfig";
 import { plain } from "../emit/rpc";
-import { ACCOUNT, installMocks, ofType, recorded, settle } from "../shipping/mocks";
-
-const PROGRAM = path.join(__dirname, "..", "..", "index.ts");
+import { loadProgram } from "../hosts/programUnderMocks";
+import { ACCOUNT, ofType, recorded, settle } from "../shipping/mocks";
 
 export interface Deployment {
   outputs: Record<string, unknown>;
@@ -38,13 +36,10 @@ const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(re
 
 /** Runs index.ts with this stack config, as `pulumi up` would, and reads what each part would get. */
 export async function deploy(config: Record<string, string>, secretKeys: string[] = []): Promise<Deployment> {
-  installMocks({
+  const stack = loadProgram(config, secretKeys, {
+    functionTimeout: 3,
     state(args) {
       const inputs = plain(args.inputs);
-      if (args.type === "aws:lambda/layerVersion:LayerVersion")
-        return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
-      if (args.type === "aws:cloudwatch/metricStream:MetricStream")
-        return { name: inputs.name ?? `${args.name}-stream` };
       // Grafana's self-signed certificate (ec2 with adminCidrs): the provider would make these.
       if (args.type === "tls:index/privateKey:PrivateKey")
         return { privateKeyPem: "-----BEGIN PRIVATE KEY-----\nmock\n-----END PRIVATE KEY-----\n" };
@@ -53,28 +48,10 @@ export async function deploy(config: Record<string, string>, secretKeys: string[
       // Every resource has an ARN once created; some inputs (IAM policies) wait for them.
       if (args.type.startsWith("aws:") && inputs.arn === undefined && !args.type.includes("LayerVersion"))
         return { arn: `arn:aws:${args.type.split(/[:/]/)[1]}:eu-west-1:${ACCOUNT}:${args.name}` };
-      if (args.type.startsWith("pulumi-nodejs:dynamic"))
-        return {
-          functionArn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${inputs.functionName}`,
-          skipped: "",
-        };
-      return undefined;
-    },
-    call(args) {
-      if (args.token === "aws:lambda/getFunction:getFunction")
-        return { functionName: args.inputs.functionName, timeout: 3 };
-      if (args.token === "aws:ec2/getInstance:getInstance")
-        return { id: args.inputs.id, publicIp: "203.0.113.9" };
       return undefined;
     },
   });
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([k, v]) => [`firefly:${k}`, v])),
-    secretKeys.map((k) => `firefly:${k}`),
-  );
-  delete require.cache[require.resolve(PROGRAM)];
   try {
-    const stack = require(PROGRAM) as Record<string, pulumi.Output<unknown>>;
     const outputs: Record<string, unknown> = {};
     for (const [k, o] of Object.entries(stack)) outputs[k] = await value(o);
     // Some resources register only after Outputs resolve (e.g. alert rules wait for the functions'
