@@ -2,6 +2,7 @@
 // sent with its Firehose-style sender (retries everything but 200 and 413 until its retry duration
 // runs out). Each delivery carries one function's AWS/Lambda metrics under a name of its own, so the
 // metric store can be asked which deliveries arrived.
+import * as assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firehoseRequestBody, lambdaMetricData, metricStreamRecord } from "../pipeline/firehose";
 import { post } from "./load";
@@ -43,4 +44,34 @@ export async function storedFunctions(prometheusUrl: string, prefix: string): Pr
     `count by (FunctionName) ({__name__=~"aws_lambda_invocations.*", FunctionName=~"${prefix}.*"})`,
   );
   return new Set(result.map((r) => r.metric.FunctionName));
+}
+
+/**
+ * Posts each bad payload once with the right key and returns what came back: `statuses` for the
+ * ledger, `wrong` for every payload not refused with a 4xx (a cut-off oversize upload counts as
+ * refused). After each one the collector must still run and answer its health check.
+ */
+export async function postBadPayloads(
+  url: string,
+  accessKey: string,
+  requestId: string,
+  cases: [string, string | Buffer][],
+  healthy: () => Promise<boolean>,
+): Promise<{ statuses: string[]; wrong: string[] }> {
+  const statuses: string[] = [];
+  const wrong: string[] = [];
+  for (const [what, payload] of cases) {
+    let status: number;
+    try {
+      status = (await postOnce(url, accessKey, payload, requestId)).status;
+    } catch (error) {
+      // The collector may cut an oversize upload short; that is a refusal too, if it stays up.
+      if (!what.startsWith("oversize")) throw error;
+      status = -1;
+    }
+    statuses.push(`${what}: ${status}`);
+    if (!(status === -1 || (status >= 400 && status < 500))) wrong.push(`${what}: HTTP ${status}`);
+    assert.ok(await healthy(), `the collector is not healthy after: ${what}`);
+  }
+  return { statuses, wrong };
 }

@@ -14,7 +14,7 @@ import * as events from "../layer/events";
 import { type LambdaFunction, startFunction } from "../layer/runtime";
 import { deliver } from "../pipeline/firehose";
 import { httpGet, sleep, waitFor } from "./control";
-import { deliveryBody, postOnce, recordsFor, storedFunctions } from "./firehose";
+import { deliveryBody, postBadPayloads, postOnce, recordsFor, storedFunctions } from "./firehose";
 import { record } from "./ledger";
 import { otlpJson, post } from "./load";
 import { promQuery, usePipeline } from "./pipeline";
@@ -226,24 +226,13 @@ describe("fault: strangers and malformed input at the collector", function () {
       // Above the receiver's 20 MiB default: Firehose never sends it (its buffer is set lower), an attacker might.
       ["oversize (25 MiB)", Buffer.alloc(25 * 1024 * 1024, 0x20)],
     ];
-    const statuses: string[] = [];
-    const wrong: string[] = [];
-    for (const [what, payload] of cases) {
-      let status: number;
-      try {
-        status = (await postOnce(pipeline.firehoseUrl, pipeline.firehoseKey, payload, id)).status;
-      } catch (error) {
-        // The collector may cut an oversize upload short; that is a refusal too, if it stays up.
-        if (!what.startsWith("oversize")) throw error;
-        status = -1;
-      }
-      statuses.push(`${what}: ${status}`);
-      if (!(status === -1 || (status >= 400 && status < 500))) wrong.push(`${what}: HTTP ${status}`);
-      assert.ok(
-        pipeline.collector.running && (await healthy()),
-        `the collector is not healthy after: ${what}`,
-      );
-    }
+    const { statuses, wrong } = await postBadPayloads(
+      pipeline.firehoseUrl,
+      pipeline.firehoseKey,
+      id,
+      cases,
+      async () => (pipeline.collector.running ? healthy() : false),
+    );
     const after = await deliverGood("after-bad-fn");
     assert.equal(
       after.status,

@@ -78,10 +78,10 @@ export interface LoadStats {
 }
 
 /**
- * Sends `spansPerRequest` spans every `intervalMs` until stopped. One request at a time, as one
- * Lambda environment does.
+ * Sends one OTLP/JSON batch from `batch()` every `intervalMs` until stopped, one request at a time as
+ * one Lambda environment does; the ids of acknowledged (HTTP 200) batches are in `stats.acknowledged`.
  */
-export class SpanLoad {
+export class OtlpLoad {
   readonly stats: LoadStats = { acknowledged: new Set(), refused: 0, failed: 0, requests: 0 };
   private running = false;
   private loop: Promise<void> = Promise.resolve();
@@ -90,8 +90,8 @@ export class SpanLoad {
   constructor(
     private readonly url: string,
     private readonly token: string,
-    private readonly spansPerRequest = 20,
-    private readonly intervalMs = 50,
+    private readonly batch: () => { body: string; ids: string[] },
+    private readonly intervalMs: number,
   ) {}
 
   start(): void {
@@ -105,7 +105,7 @@ export class SpanLoad {
   }
 
   async once(): Promise<void> {
-    const { body, ids } = otlpJson(this.spansPerRequest);
+    const { body, ids } = this.batch();
     this.stats.requests++;
     try {
       const res = await post(
@@ -125,5 +125,12 @@ export class SpanLoad {
     this.running = false;
     await this.loop;
     this.agent.destroy();
+  }
+}
+
+/** `spansPerRequest` spans every `intervalMs`. */
+export class SpanLoad extends OtlpLoad {
+  constructor(url: string, token: string, spansPerRequest = 20, intervalMs = 50) {
+    super(url, token, () => otlpJson(spansPerRequest), intervalMs);
   }
 }

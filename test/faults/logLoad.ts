@@ -2,9 +2,8 @@
 // what reached the log store. Every record has its own id (attribute `fault.id`); a record counts as sent
 // only when the collector acknowledged its request with 200.
 import { randomBytes } from "node:crypto";
-import * as http from "node:http";
 import { sleep } from "./control";
-import { post } from "./load";
+import { OtlpLoad } from "./load";
 
 /** An OTLP/JSON ExportLogsServiceRequest with `count` records of one run; returns it and the record ids. */
 export function otlpLogsJson(count: number, run: string): { body: string; ids: string[] } {
@@ -35,49 +34,14 @@ export function otlpLogsJson(count: number, run: string): { body: string; ids: s
   return { body, ids };
 }
 
-/** Sends `perRequest` records every `intervalMs`, one request at a time, until stopped. */
-export class LogLoad {
-  readonly run = randomBytes(4).toString("hex");
-  readonly acknowledged = new Set<string>();
-  refused = 0;
-  failed = 0;
-  private running = false;
-  private loop: Promise<void> = Promise.resolve();
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** `perRequest` records of one run every `intervalMs`, one request at a time, until stopped. */
+export class LogLoad extends OtlpLoad {
+  readonly run: string;
 
-  constructor(
-    private readonly url: string,
-    private readonly token: string,
-    private readonly perRequest = 20,
-    private readonly intervalMs = 100,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        const { body, ids } = otlpLogsJson(this.perRequest, this.run);
-        try {
-          const res = await post(
-            this.url,
-            body,
-            { "content-type": "application/json", authorization: `Bearer ${this.token}` },
-            { agent: this.agent, timeoutMs: 5_000 },
-          );
-          if (res.status === 200) for (const id of ids) this.acknowledged.add(id);
-          else this.refused++;
-        } catch {
-          this.failed++;
-        }
-        await sleep(this.intervalMs);
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    this.agent.destroy();
+  constructor(url: string, token: string, perRequest = 20, intervalMs = 100) {
+    const run = randomBytes(4).toString("hex");
+    super(url, token, () => otlpLogsJson(perRequest, run), intervalMs);
+    this.run = run;
   }
 }
 
@@ -107,7 +71,7 @@ export async function waitForLogIds(logsUrl: string, load: LogLoad, timeoutMs: n
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const stored = await storedLogIds(logsUrl, load.run);
-    const missing = [...load.acknowledged].filter((id) => !stored.has(id));
+    const missing = [...load.stats.acknowledged].filter((id) => !stored.has(id));
     if (missing.length === 0 || Date.now() > deadline) return missing;
     await sleep(2_000);
   }

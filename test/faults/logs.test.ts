@@ -21,7 +21,7 @@ describe("fault: log store outage and collector crash under log load", function 
     await pipeline.logStore.stop();
     const downAt = Date.now();
     await sleep(OUTAGE_S * 1000);
-    const ackedDuringOutage = load.acknowledged.size;
+    const ackedDuringOutage = load.stats.acknowledged.size;
     await pipeline.logStore.start();
     const outage = (Date.now() - downAt) / 1000;
     const storedAtRestore = (await storedLogIds(pipeline.logsUrl, load.run)).size;
@@ -30,13 +30,13 @@ describe("fault: log store outage and collector crash under log load", function 
 
     const drainStart = Date.now();
     const missing = await waitForLogIds(pipeline.logsUrl, load, DRAIN_S * 1000);
-    const sent = load.acknowledged.size;
+    const sent = load.stats.acknowledged.size;
     record({
       fault: "log-store-outage",
       injected: `log store down ${outage.toFixed(0)} s under load`,
       logsSent: sent,
       logsStored: sent - missing.length,
-      notes: `${ackedDuringOutage - storedAtRestore} records queued at restore; ${load.refused + load.failed} requests refused; drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`,
+      notes: `${ackedDuringOutage - storedAtRestore} records queued at restore; ${load.stats.refused + load.stats.failed} requests refused; drained in ${((Date.now() - drainStart) / 1000).toFixed(1)} s`,
     });
     assert.ok(sent > 0, "the load generator got no acknowledgement at all");
     assert.ok(
@@ -58,7 +58,7 @@ describe("fault: log store outage and collector crash under log load", function 
     await sleep(2_000);
     await pipeline.logStore.stop();
     await sleep(5_000);
-    const pending = load.acknowledged.size - (await storedLogIds(pipeline.logsUrl, load.run)).size;
+    const pending = load.stats.acknowledged.size - (await storedLogIds(pipeline.logsUrl, load.run)).size;
     const killedAt = Date.now();
     await pipeline.collector.kill();
     await sleep(1_000);
@@ -69,13 +69,13 @@ describe("fault: log store outage and collector crash under log load", function 
     await load.stop();
 
     const missing = await waitForLogIds(pipeline.logsUrl, load, DRAIN_S * 1000);
-    const sent = load.acknowledged.size;
+    const sent = load.stats.acknowledged.size;
     record({
       fault: "collector-crash-logs",
       injected: `collector SIGKILLed with ${pending} acknowledged records not yet stored, down ${downFor.toFixed(1)} s`,
       logsSent: sent,
       logsStored: sent - missing.length,
-      notes: `${load.refused + load.failed} requests refused while it was down`,
+      notes: `${load.stats.refused + load.stats.failed} requests refused while it was down`,
     });
     assert.ok(pending > 0, "nothing was in flight when the collector died: the fault was not felt");
     assert.equal(

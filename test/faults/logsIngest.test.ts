@@ -14,7 +14,7 @@ import {
 } from "../pipeline/cloudwatchLogs";
 import { deliver } from "../pipeline/firehose";
 import { httpGet } from "./control";
-import { postOnce } from "./firehose";
+import { postBadPayloads, postOnce } from "./firehose";
 import { record } from "./ledger";
 import { usePipeline } from "./pipeline";
 import { pipelineMissing } from "./settings";
@@ -45,24 +45,13 @@ describe("fault: malformed CloudWatch Logs deliveries at the collector", functio
       // Above the receiver's 20 MiB default: the Firehose stream's buffer is set lower, an attacker might not.
       ["oversize (25 MiB)", Buffer.alloc(25 * 1024 * 1024, 0x20)],
     ];
-    const statuses: string[] = [];
-    const wrong: string[] = [];
-    for (const [what, payload] of cases) {
-      let status: number;
-      try {
-        status = (await postOnce(pipeline.firehoseLogsUrl, pipeline.firehoseKey, payload, id)).status;
-      } catch (error) {
-        // The collector may cut an oversize upload short; that is a refusal too, if it stays up.
-        if (!what.startsWith("oversize")) throw error;
-        status = -1;
-      }
-      statuses.push(`${what}: ${status}`);
-      if (!(status === -1 || (status >= 400 && status < 500))) wrong.push(`${what}: HTTP ${status}`);
-      assert.ok(
-        pipeline.collector.running && (await healthy()),
-        `the collector is not healthy after: ${what}`,
-      );
-    }
+    const { statuses, wrong } = await postBadPayloads(
+      pipeline.firehoseLogsUrl,
+      pipeline.firehoseKey,
+      id,
+      cases,
+      async () => (pipeline.collector.running ? healthy() : false),
+    );
     for (const key of [undefined, "", "wrong"]) {
       const res = await postOnce(pipeline.firehoseLogsUrl, key, data(good), id);
       assert.equal(res.status, 401, `access key ${JSON.stringify(key)}: HTTP ${res.status}`);
