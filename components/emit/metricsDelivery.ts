@@ -3,6 +3,7 @@
 // one thing to one resource. The settings come from ./metrics, where they are tested as plain values.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { hardenBucket } from "../bucketHardening";
 import {
   FIREHOSE_DEFAULTS,
   firehosePolicy,
@@ -43,14 +44,6 @@ function backupBucket(name: string, parent: pulumi.Resource): aws.s3.Bucket {
     },
     opts,
   );
-  new aws.s3.BucketServerSideEncryptionConfiguration(
-    `${name}-backup-encryption`,
-    {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    },
-    opts,
-  );
   new aws.s3.BucketLifecycleConfiguration(
     `${name}-backup-expiry`,
     {
@@ -67,28 +60,8 @@ function backupBucket(name: string, parent: pulumi.Resource): aws.s3.Bucket {
     },
     opts,
   );
-  new aws.s3.BucketPolicy(
-    `${name}-backup-tls-only`,
-    {
-      bucket: bucket.id,
-      policy: bucket.arn.apply((arn) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "DenyPlainHttp",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [arn, `${arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-          ],
-        }),
-      ),
-    },
-    opts,
-  );
+  // Encryption at rest and TLS only, as every Firefly bucket.
+  hardenBucket(`${name}-backup`, bucket, opts);
   return bucket;
 }
 

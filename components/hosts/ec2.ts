@@ -8,10 +8,10 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { hardenBucket } from "../bucketHardening";
 import type { Ec2Host } from "../types";
 import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
 import { apiGatewayFront } from "./apiGatewayFront";
-import { hardenBucket } from "./bucketHardening";
 import { caddyService } from "./caddy";
 import {
   gzipUserData,

@@ -1,6 +1,6 @@
 // What every Firefly bucket gets, whatever it holds: encryption at rest and a policy refusing any
-// request not made over TLS (the backup bucket of the metrics delivery has had both; the ec2 project
-// bundles, which carry the apply scripts, get them here).
+// request not made over TLS. Used by the Firehose backup bucket (emit) and the ec2 project bundles,
+// which carry the apply scripts (hosts).
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 
