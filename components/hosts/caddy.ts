@@ -51,6 +51,8 @@ export function caddyService(domain: string, routes: HttpRoute[], portRoutes: Po
     volumes: [{ name: "caddy-data", mountPath: "/data", sizeGb: 1, owner: CADDY_USER }],
     // Not root: the image's binary carries cap_net_bind_service for ports 80 and 443.
     user: CADDY_USER,
+    // Caddy writes only below its XDG directories, both on the volume here.
+    scratch: [],
     resources: { cpu: 0.25, memoryMb: 128 },
     dependsOn: [...new Set(routes.map((r) => r.service))],
   };

@@ -153,6 +153,9 @@ export function grafanaService(o: GrafanaServiceOptions): ServiceSpec {
     health: o.tls ? undefined : { port: GRAFANA_PORT, path: "/api/health" },
     resources: { cpu: GRAFANA_DEFAULTS.cpu, memoryMb: GRAFANA_DEFAULTS.memoryMb },
     user: GRAFANA_USER,
+    // Besides its data volume (plugins included), Grafana's Dockerfile makes GF_PATHS_LOGS writable,
+    // and plugin installs unpack through the temporary directory.
+    scratch: ["/var/log/grafana", "/tmp"],
     stateful: true,
     replicas: 1,
   };
