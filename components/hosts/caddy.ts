@@ -2,6 +2,7 @@
 // the domain on its own (ACME HTTP-01 on port 80) and forwards only the routed paths. With admin
 // CIDRs it also serves Grafana on the same name at Grafana's usual port, with the same certificate, so
 // operators never meet a self-signed one.
+import { pinImage } from "../imageDigests";
 import type { HttpRoute, ServiceSpec } from "./spec";
 
 /** A whole port of the domain Caddy forwards to one service port (Grafana's admin port). */
@@ -12,7 +13,9 @@ export interface PortRoute {
   port: number;
 }
 
-export const CADDY_IMAGE = "caddy:2.10.2";
+/** The release the tests build and run (.ci/setup.d/57-caddy.sh). */
+export const CADDY_VERSION = "2.10.2";
+export const CADDY_IMAGE = pinImage(`caddy:${CADDY_VERSION}`);
 
 export function renderCaddyfile(domain: string, routes: HttpRoute[], portRoutes: PortRoute[] = []): string {
   const handlers = routes

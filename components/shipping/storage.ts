@@ -18,7 +18,7 @@ export const TIMESCALEDB_IMAGE = "timescale/timescaledb-ha:pg14.6-ts2.9.1-p1";
 /** Prometheus 3 (remote-write receiver, PromQL). */
 export const PROMETHEUS_IMAGE = pinImage("prom/prometheus:v3.14.0");
 /** Jaeger v2 (an OpenTelemetry Collector distribution: OTLP in, Jaeger query API out). */
-export const JAEGER_IMAGE = "jaegertracing/jaeger:2.19.0";
+export const JAEGER_IMAGE = pinImage("jaegertracing/jaeger:2.19.0");
 
 /** Role Grafana's SQL datasource logs in as: it can read every table and write none. */
 export const READONLY_DB_USER = "firefly_reader";

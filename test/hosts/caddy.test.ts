@@ -9,7 +9,7 @@ import { request } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { CADDY_IMAGE, renderCaddyfile } from "../../components/hosts/caddy";
+import { CADDY_IMAGE, CADDY_VERSION, renderCaddyfile } from "../../components/hosts/caddy";
 import { frontedAdminPorts } from "../../components/hosts/ec2";
 import { collectorRoutes } from "../../components/shipping";
 import { requireTool } from "./helpers";
@@ -31,7 +31,11 @@ describe("Caddy front (real Caddy)", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("is the version the host runs", () => {
-    assert.equal(`caddy-v${CADDY_IMAGE.split(":")[1]}`, path.basename(caddyBinary()));
+    assert.equal(`caddy-v${CADDY_VERSION}`, path.basename(caddyBinary()));
+    assert.match(
+      CADDY_IMAGE,
+      new RegExp(`^caddy:${CADDY_VERSION.replaceAll(".", "\\.")}@sha256:[0-9a-f]{64}$`),
+    );
   });
 
   it("validates the Caddyfile rendered for a domain", () => {
