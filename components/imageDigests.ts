@@ -22,7 +22,7 @@ export const IMAGE_DIGESTS: Readonly<Record<string, { readonly digest: string; r
     "jaegertracing/jaeger:2.19.0": {
       digest: "sha256:ede4864215be4cd85bd8c3129a2fea6c5713c5653c7282c429dba123014bc68b",
       checked:
-        "the same digest for 2.19.0 in three independent public repositories (a Terraform service-mesh pin, a test harness script, a trace-privacy test); not read from the registry",
+        "the same digest named for 2.19.0 in two independent public repositories (a Terraform service-mesh pin, a test harness script), and pinned without its tag in a third; not read from the registry",
     },
     // The library tag is rebuilt on base-image updates, so references to it carry several digests over
     // time; this one, the most widely agreed, is one immutable build of Caddy 2.10.2.
