@@ -10,8 +10,13 @@ import { DASHBOARDS_DIR, DATASOURCE_TYPES, renderDashboardProvider, SQL_PASSWORD
 /** Grafana 12.4 is the last 12.x minor (longest support); the dashboards use its schema (version 42). */
 export const GRAFANA_IMAGE = pinImage("grafana/grafana:12.4.5");
 export { GRAFANA_PORT } from "../contracts/grafana";
-/** The image's grafana user; the data volume must belong to it. */
-export const GRAFANA_USER = "472:0";
+/**
+ * The image's grafana user, in its own group rather than root's: Grafana's official Helm chart runs
+ * the image as runAsUser/runAsGroup/fsGroup 472 by default (grafana/helm-charts, charts/grafana
+ * values.yaml), which works because the image's Dockerfile leaves its own files world-readable and its
+ * writable paths mode 777. The data volume must belong to it.
+ */
+export const GRAFANA_USER = "472:472";
 export const GRAFANA_ADMIN_USER = "admin";
 export const GRAFANA_DATA_DIR = "/var/lib/grafana";
 const PROVISIONING = "/etc/grafana/provisioning";
