@@ -19,17 +19,30 @@ export const IMAGE_DIGESTS: Readonly<Record<string, { readonly digest: string; r
       digest: "sha256:a7343f01869071ea3f4c5e1e97df1bb1b3c4d5c77247db80e053a80b9df530c4",
       checked: "the same digest in two independent public repositories; not read from the registry",
     },
+    "jaegertracing/jaeger:2.19.0": {
+      digest: "sha256:ede4864215be4cd85bd8c3129a2fea6c5713c5653c7282c429dba123014bc68b",
+      checked:
+        "the same digest named for 2.19.0 in two independent public repositories (a Terraform service-mesh pin, a test harness script), and pinned without its tag in a third; not read from the registry",
+    },
+    // The library tag is rebuilt on base-image updates, so references to it carry several digests over
+    // time; this one, the most widely agreed, is one immutable build of Caddy 2.10.2.
+    "caddy:2.10.2": {
+      digest: "sha256:c3d7ee5d2b11f9dc54f947f68a734c84e9c9666c92c88a7f30b9cba5da182adb",
+      checked:
+        "the same digest for 2.10.2 in more than five independent public repositories (Dockerfiles, test harnesses, pin tables); not read from the registry",
+    },
+    // As for Caddy: one build of the rebuilt library tag, the multi-arch index.
+    "busybox:1.37.0": {
+      digest: "sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0",
+      checked:
+        "the same digest for 1.37.0 in more than five independent public repositories, two of them naming it the tag's multi-arch index; not read from the registry",
+    },
   };
 
 /** Tags still pulled by tag, and why. The list may only shrink. */
 export const UNPINNED_IMAGES: Readonly<Record<string, string>> = {
-  "jaegertracing/jaeger:2.19.0": "only one public reference to a digest for this tag: not enough to trust it",
-  "caddy:2.10.2":
-    "an official library image: the tag is rebuilt, and public references disagree on its digest",
-  "busybox:1.37.0":
-    "an official library image: the tag is rebuilt, and public references disagree on its digest",
   "victoriametrics/victoria-logs:v1.52.1":
-    "no public reference to a digest for this tag found; the tag follows VictoriaLogs' docs and was not pulled here",
+    "no public reference to a digest for this tag found (v1.52.0 has one agreed by several repositories, but going back a patch release, away from the 1.52.1 the tests build and run, is not harmless)",
   "timescale/promscale:0.17.0": "no public reference to a digest found (end of life, see storageChoice.ts)",
   "timescale/timescaledb-ha:pg14.6-ts2.9.1-p1":
     "no public reference to a digest found (end of life, see storageChoice.ts)",

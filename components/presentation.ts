@@ -12,6 +12,7 @@ import { renderAlerting, validateAlertOptions } from "./presentation/alerts";
 import {
   committedDashboards,
   functionNameOf,
+  grafanaIsFronted,
   grafanaIsPublic,
   type PresentationPhaseArgs,
   resolveAlertOptions,
@@ -43,7 +44,11 @@ export class PresentationPhase extends pulumi.ComponentResource {
       new random.RandomPassword(`${name}-${role}`, { length, special: false }, { parent: this }).result;
     const adminPassword = pulumi.secret(args.adminPassword ?? generated("admin-password", 32));
     const secretKey = pulumi.secret(generated("secret-key", 40));
-    const certificate = args.certificate ?? (grafanaIsPublic(args) ? this.selfSigned(name) : undefined);
+    // With a domain on ec2, Caddy serves Grafana with its trusted certificate; a self-signed one only
+    // where no trusted one can be had.
+    const fronted = grafanaIsFronted(args);
+    const certificate =
+      args.certificate ?? (grafanaIsPublic(args) && !fronted ? this.selfSigned(name) : undefined);
 
     const pg = args.postgres;
     const datasources = pulumi
@@ -65,7 +70,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
         }),
       );
 
-    this.grafanaUrl = this.url(args, certificate !== undefined);
+    this.grafanaUrl = this.url(args, certificate !== undefined || fronted);
     const service = grafanaService({
       datasources,
       alerting: this.timeouts(args).apply((timeouts) => {
@@ -78,6 +83,7 @@ export class PresentationPhase extends pulumi.ComponentResource {
       adminPassword,
       secretKey,
       tls: certificate,
+      httpsFront: fronted,
       sqlPassword: pg ? pulumi.secret(pg.password) : undefined,
       smtp: args.smtp,
       // Links in alert emails point here.

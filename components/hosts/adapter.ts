@@ -30,6 +30,12 @@ export interface Exposure {
    * reached from off the host, so they must speak HTTPS.
    */
   readonly operatorPortsOffHost: boolean;
+  /**
+   * True when the host's own HTTPS front serves those ports off the host with a trusted certificate
+   * (ec2 with a domain): the service then speaks plain HTTP on the host's private network, never
+   * published, and brings no certificate of its own. Default: false.
+   */
+  readonly operatorPortsFronted?: boolean;
 }
 
 /** The fact a deployment hands on so later services (Grafana) land beside it. */

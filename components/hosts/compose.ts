@@ -68,6 +68,10 @@ export function renderComposeProject(services: ResolvedService[], options: Compo
       image: spec.image,
       command: spec.args,
       user: spec.user,
+      // As on Kubernetes: the image's files cannot be changed from inside; writes go to the volumes,
+      // the mounted files' directories stay read-only, and scratch paths are tmpfs.
+      read_only: true,
+      tmpfs: spec.scratch && spec.scratch.length > 0 ? spec.scratch : undefined,
       environment: Object.keys(env).length > 0 ? env : undefined,
       env_file: secretEnv.length > 0 ? [envFile] : undefined,
       ports: ports.length > 0 ? ports : undefined,

@@ -3,6 +3,7 @@
 // `engine` is set. Every service joins one bridge network and reaches the others by name.
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { pinImage } from "../imageDigests";
 import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
 import { requiredFact } from "./placement";
 import { DEFAULT_BIND_ADDRESS, dockerProfile } from "./profiles/docker";
@@ -11,7 +12,7 @@ import type { ServiceSpec, ServiceVolume } from "./spec";
 export { DEFAULT_BIND_ADDRESS } from "./profiles/docker";
 
 /** Used once per owned volume to hand a fresh, root-owned Docker volume to the service's user. */
-export const VOLUME_INIT_IMAGE = "busybox:1.37.0";
+export const VOLUME_INIT_IMAGE = pinImage("busybox:1.37.0");
 
 export interface DockerPlacement {
   /** Prefix of container and volume names: several deployments can share one engine. */

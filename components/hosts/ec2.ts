@@ -9,10 +9,11 @@ import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hardenBucket } from "../bucketHardening";
+import { GRAFANA_PORT, GRAFANA_SERVICE } from "../contracts/grafana";
 import type { Ec2Host } from "../types";
 import type { BesideRequest, HostAdapter, PlaceRequest } from "./adapter";
 import { apiGatewayFront } from "./apiGatewayFront";
-import { caddyService } from "./caddy";
+import { caddyService, type PortRoute } from "./caddy";
 import {
   gzipUserData,
   projectBucketName,
@@ -34,7 +35,16 @@ export const EC2_DEFAULTS = {
   rootVolumeSizeGb: 30,
 } as const;
 /** Ports `adminCidrs` may reach: Grafana, which the presentation phase runs on the same instance. */
-export const ADMIN_PORTS = [3000];
+export const ADMIN_PORTS = [GRAFANA_PORT];
+/**
+ * With a domain and admin CIDRs, Caddy serves each admin port on the domain with its trusted
+ * certificate and forwards it to the service behind (which the presentation phase places later, on the
+ * same Docker network; until then Caddy answers 502). The security group still admits only adminCidrs.
+ */
+export function frontedAdminPorts(host: Ec2Host): PortRoute[] {
+  if (!ec2Profile.exposes({ ec2: host }).operatorPortsFronted) return [];
+  return ADMIN_PORTS.map((port) => ({ listen: port, service: GRAFANA_SERVICE, port: GRAFANA_PORT }));
+}
 
 export interface Ec2HostDeployment {
   readonly host: Ec2Host;
@@ -158,7 +168,9 @@ export function createEc2Host(name: string, d: Ec2HostDeployment, parent: pulumi
     { ...opts, retainOnDelete: true },
   );
 
-  const services = domain ? [...d.services, caddyService(domain, d.routes)] : d.services;
+  const services = domain
+    ? [...d.services, caddyService(domain, d.routes, frontedAdminPorts(d.host))]
+    : d.services;
   // User data only prepares the machine (Docker, the data volume, the network); it depends on nothing
   // but the data volume, so a new collector config never replaces the instance. The services arrive
   // like any later project, through an SSM association that re-applies them in place.
@@ -344,9 +356,17 @@ export const ec2Adapter: HostAdapter = {
     return { publicUrl: created.publicUrl, placement: { instanceId: created.instance.id } };
   },
 
-  placeBeside(name: string, { placement, services, parent }: BesideRequest) {
+  placeBeside(name: string, { settings, placement, services, parent }: BesideRequest) {
     const instanceId = requiredFact(placement.instanceId, "instanceId", "ShippingPhase.instanceId");
-    return applyEc2Project(name, { instanceId, project: projectName(name), services, parent });
+    // A port Caddy fronts stays unpublished: reachable only through Caddy, never around it.
+    const fronted = new Set(frontedAdminPorts(settings.ec2 ?? {}).map((r) => r.port));
+    return applyEc2Project(name, {
+      instanceId,
+      project: projectName(name),
+      services,
+      publish: (_service, port) => (fronted.has(port) ? undefined : "0.0.0.0"),
+      parent,
+    });
   },
 
   operatorUrl(request, port, scheme) {

@@ -83,6 +83,9 @@ function podSpec(spec: ServiceSpec, claimVolumes: boolean): Record<string, any> 
     });
   }
   if (!claimVolumes) for (const v of spec.volumes ?? []) volumes.push({ name: v.name, emptyDir: {} });
+  // The root filesystem is read-only: the image writes only to its volumes and these scratch dirs.
+  const scratch = (spec.scratch ?? []).map((mountPath, i) => ({ name: `scratch-${i}`, mountPath }));
+  for (const s of scratch) volumes.push({ name: s.name, emptyDir: {} });
   const container: Record<string, any> = {
     name: spec.name,
     image: spec.image,
@@ -112,12 +115,18 @@ function podSpec(spec: ServiceSpec, claimVolumes: boolean): Record<string, any> 
         readOnly: true,
       })),
       ...(spec.volumes ?? []).map((v) => ({ name: v.name, mountPath: v.mountPath })),
+      ...scratch,
     ],
     resources: {
       requests: { cpu: `${Math.round(spec.resources.cpu * 500)}m`, memory: `${spec.resources.memoryMb}Mi` },
       limits: { memory: `${spec.resources.memoryMb}Mi` },
     },
-    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      // Whoever gets code running in the container cannot replace the image's binaries or config.
+      readOnlyRootFilesystem: true,
+    },
   };
   if (spec.health) {
     const probe = { httpGet: { path: spec.health.path, port: spec.health.port }, periodSeconds: 10 };

@@ -53,6 +53,12 @@ export interface ServiceSpec {
   resources: { cpu: number; memoryMb: number };
   /** Numeric uid:gid the process runs as. */
   user?: string;
+  /**
+   * Paths the image writes outside its volumes (sockets, temporary files, logs). Hosts that make the
+   * root filesystem read-only mount an empty scratch directory at each (an emptyDir on Kubernetes, a
+   * tmpfs in Compose); its content does not survive a restart. Default: none.
+   */
+  scratch?: string[];
   /** Services that must be started first. */
   dependsOn?: string[];
   /** Whether the service is stateful (StatefulSet on Kubernetes). */

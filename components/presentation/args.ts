@@ -94,7 +94,7 @@ export interface PresentationPhaseArgs {
   readonly functions?: string[];
   /** Function name → timeout in seconds for the p99-near-timeout alert, over what `functions` finds. Default: none. */
   readonly functionTimeouts?: pulumi.Input<Record<string, number>>;
-  /** Certificate Grafana serves HTTPS with. Default: self-signed when Grafana is reachable off the host, else plain HTTP on the host only. */
+  /** Certificate Grafana serves HTTPS with. Default: on ec2 with a domain and adminCidrs, Caddy's trusted certificate for the domain; else self-signed when Grafana is reachable off the host, else plain HTTP on the host only. */
   readonly certificate?: GrafanaCertificate;
   /** Size of Grafana's data volume in GiB. Default: 2. */
   readonly dataVolumeSizeGb?: number;
@@ -111,6 +111,11 @@ const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"];
 /** Whether Grafana can be reached from outside its host, and so must speak HTTPS. Pure. */
 export function grafanaIsPublic(args: PresentationPhaseArgs): boolean {
   return hostProfile(args.host ?? Host.Docker).exposes(args).operatorPortsOffHost;
+}
+
+/** Whether the host's HTTPS front serves Grafana with its trusted certificate (ec2 with a domain). Pure. */
+export function grafanaIsFronted(args: PresentationPhaseArgs): boolean {
+  return hostProfile(args.host ?? Host.Docker).exposes(args).operatorPortsFronted === true;
 }
 
 /** Alert options with defaults applied (timeouts converted to ms). Pure. */
@@ -152,6 +157,11 @@ export function validatePresentationArgs(args: PresentationPhaseArgs): string[] 
   if (fact && args[fact.field] === undefined) {
     problems.push(
       `${fact.field}: required on host ${host}; pass ${fact.source} so Grafana runs beside the pipeline`,
+    );
+  }
+  if (args.certificate !== undefined && fact && grafanaIsFronted(args)) {
+    problems.push(
+      "certificate: with ec2.domain and ec2.adminCidrs, Caddy serves Grafana with its trusted certificate for the domain and Grafana speaks plain HTTP behind it; remove certificate",
     );
   }
   if (storage === Storage.Promscale && args.postgres === undefined) {

@@ -2,15 +2,21 @@
 // and secrets in, a service description out. Everything is configured through GF_* environment
 // variables so no grafana.ini is needed, and every secret travels as a secret env var or secret file.
 import type * as pulumi from "@pulumi/pulumi";
+import { GRAFANA_PORT, GRAFANA_SERVICE } from "../contracts/grafana";
 import type { ServiceFile, ServiceSpec } from "../hosts/spec";
 import { pinImage } from "../imageDigests";
 import { DASHBOARDS_DIR, DATASOURCE_TYPES, renderDashboardProvider, SQL_PASSWORD_ENV } from "./datasources";
 
 /** Grafana 12.4 is the last 12.x minor (longest support); the dashboards use its schema (version 42). */
 export const GRAFANA_IMAGE = pinImage("grafana/grafana:12.4.5");
-export const GRAFANA_PORT = 3000;
-/** The image's grafana user; the data volume must belong to it. */
-export const GRAFANA_USER = "472:0";
+export { GRAFANA_PORT } from "../contracts/grafana";
+/**
+ * The image's grafana user, in its own group rather than root's: Grafana's official Helm chart runs
+ * the image as runAsUser/runAsGroup/fsGroup 472 by default (grafana/helm-charts, charts/grafana
+ * values.yaml), which works because the image's Dockerfile leaves its own files world-readable and its
+ * writable paths mode 777. The data volume must belong to it.
+ */
+export const GRAFANA_USER = "472:472";
 export const GRAFANA_ADMIN_USER = "admin";
 export const GRAFANA_DATA_DIR = "/var/lib/grafana";
 const PROVISIONING = "/etc/grafana/provisioning";
@@ -47,6 +53,11 @@ export interface GrafanaServiceOptions {
   rootUrl?: pulumi.Input<string>;
   /** When set, Grafana itself serves HTTPS with this certificate. */
   tls?: GrafanaTls;
+  /**
+   * True when a TLS proxy in front (the ec2 host's Caddy) serves Grafana over HTTPS while Grafana
+   * speaks plain HTTP behind it: cookies stay Secure and HSTS stays on. Default: false.
+   */
+  httpsFront?: boolean;
   /** Password of the read-only SQL role (promscale only). */
   sqlPassword?: pulumi.Input<string>;
   /** Mail relay for the email contact point. */
@@ -55,7 +66,8 @@ export interface GrafanaServiceOptions {
 }
 
 export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Input<string>> {
-  const https = o.tls !== undefined;
+  // What the browser sees: HTTPS from Grafana itself or from the front.
+  const https = o.tls !== undefined || o.httpsFront === true;
   const env: Record<string, pulumi.Input<string>> = {
     GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER,
     // The original Firefly let anonymous visitors in as Admin: never again.
@@ -78,9 +90,9 @@ export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Inpu
     GF_PLUGINS_PREINSTALL_AUTO_UPDATE: "false",
     GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: `${DASHBOARDS_DIR}/overview.json`,
     GF_SERVER_HTTP_PORT: String(GRAFANA_PORT),
-    GF_SERVER_PROTOCOL: https ? "https" : "http",
+    GF_SERVER_PROTOCOL: o.tls ? "https" : "http",
   };
-  if (https) {
+  if (o.tls) {
     env.GF_SERVER_CERT_FILE = `${TLS_DIR}/cert.pem`;
     env.GF_SERVER_CERT_KEY = `${TLS_DIR}/key.pem`;
   }
@@ -128,7 +140,7 @@ export function grafanaFiles(o: GrafanaServiceOptions): ServiceFile[] {
 
 export function grafanaService(o: GrafanaServiceOptions): ServiceSpec {
   return {
-    name: "grafana",
+    name: GRAFANA_SERVICE,
     image: GRAFANA_IMAGE,
     env: grafanaEnv(o),
     secretEnv: grafanaSecretEnv(o),
@@ -146,6 +158,9 @@ export function grafanaService(o: GrafanaServiceOptions): ServiceSpec {
     health: o.tls ? undefined : { port: GRAFANA_PORT, path: "/api/health" },
     resources: { cpu: GRAFANA_DEFAULTS.cpu, memoryMb: GRAFANA_DEFAULTS.memoryMb },
     user: GRAFANA_USER,
+    // Besides its data volume (plugins included), Grafana's Dockerfile makes GF_PATHS_LOGS writable,
+    // and plugin installs unpack through the temporary directory.
+    scratch: ["/var/log/grafana", "/tmp"],
     stateful: true,
     replicas: 1,
   };

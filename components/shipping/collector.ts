@@ -93,6 +93,9 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
     health: { port: ports.health, path: COLLECTOR_HEALTH_PATH },
     resources: { cpu: 1, memoryMb: 1024 },
     user: COLLECTOR_USER,
+    // The contrib image is FROM scratch (no /tmp, nothing writable for its user): the queue and its
+    // compaction directory are on the volume, and nothing else is written.
+    scratch: [],
     // Each replica keeps its own trace queue on its own volume, which follows it when rescheduled.
     stateful: true,
     replicas: options.scale?.replicas ?? COLLECTOR_REPLICAS,

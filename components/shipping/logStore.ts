@@ -43,6 +43,9 @@ export function logStoreService(options: LogStoreOptions = {}): ServiceSpec {
     health: { port: LOG_STORE_PORT, path: "/health" },
     resources: { cpu: 1, memoryMb: 1024 },
     user: "65534:65534",
+    // Writes only -storageDataPath: VictoriaMetrics' victoria-logs-single chart runs it with
+    // readOnlyRootFilesystem and the storage volume as its only writable mount.
+    scratch: [],
     stateful: true,
   };
 }

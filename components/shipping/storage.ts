@@ -18,7 +18,7 @@ export const TIMESCALEDB_IMAGE = "timescale/timescaledb-ha:pg14.6-ts2.9.1-p1";
 /** Prometheus 3 (remote-write receiver, PromQL). */
 export const PROMETHEUS_IMAGE = pinImage("prom/prometheus:v3.14.0");
 /** Jaeger v2 (an OpenTelemetry Collector distribution: OTLP in, Jaeger query API out). */
-export const JAEGER_IMAGE = "jaegertracing/jaeger:2.19.0";
+export const JAEGER_IMAGE = pinImage("jaegertracing/jaeger:2.19.0");
 
 /** Role Grafana's SQL datasource logs in as: it can read every table and write none. */
 export const READONLY_DB_USER = "firefly_reader";
@@ -123,6 +123,10 @@ function promscaleServices(options: StorageOptions): ServiceSpec[] {
     volumes: [{ name: "timescaledb-data", mountPath: "/home/postgres/pgdata", sizeGb, owner: "1000:1000" }],
     resources: { cpu: 1, memoryMb: 2048 },
     user: "1000:1000",
+    // Outside PGDATA the server writes its socket and lock file to /var/run/postgresql (the
+    // docker-library entrypoint the image ships creates it; timescaledb-docker-ha's Dockerfile chowns
+    // it to postgres) and temporary files to /tmp.
+    scratch: ["/var/run/postgresql", "/tmp"],
     stateful: true,
     amd64Only: true,
   };
@@ -140,6 +144,8 @@ function promscaleServices(options: StorageOptions): ServiceSpec[] {
     resources: { cpu: 1, memoryMb: 1024 },
     // Stateless, ports above 1024: nothing needs root (nobody).
     user: "65534:65534",
+    // A single Go binary that keeps nothing on disk; /tmp for whatever a library puts there.
+    scratch: ["/tmp"],
     dependsOn: ["timescaledb"],
     amd64Only: true,
   };
@@ -201,6 +207,9 @@ function prometheusServices(options: StorageOptions): ServiceSpec[] {
     health: { port: 9090, path: "/-/ready" },
     resources: { cpu: 1, memoryMb: 2048 },
     user: "65534:65534",
+    // Writes only its TSDB path: prometheus-operator runs this image with readOnlyRootFilesystem and
+    // no writable mount but the storage (pkg/prometheus/server/statefulset.go).
+    scratch: [],
     stateful: true,
   };
   const jaeger: ServiceSpec = {
@@ -217,6 +226,8 @@ function prometheusServices(options: StorageOptions): ServiceSpec[] {
     health: { port: 13133, path: "/status" },
     resources: { cpu: 1, memoryMb: 1024 },
     user: "10001:10001",
+    // Badger writes under /badger (the volume); the image declares /tmp a volume (cmd/jaeger/Dockerfile).
+    scratch: ["/tmp"],
     stateful: true,
   };
   return [prometheus, jaeger];

@@ -71,7 +71,7 @@ describe("Grafana's mail relay", () => {
 
 describe("every container runs as a set, non-root user (every host, under mocks)", function () {
   this.timeout(300_000);
-  it("docker containers and kubernetes pods name a non-zero uid; only the volume-init helper is root", async () => {
+  it("docker containers and kubernetes pods name a non-zero uid and gid; only the volume-init helper is root", async () => {
     let checked = 0;
     for (const c of CONFIGURATIONS.filter((c) => c.config.host !== "ec2")) {
       for (const r of await renderProgram(c.config, c.secretKeys)) {
@@ -80,7 +80,7 @@ describe("every container runs as a set, non-root user (every host, under mocks)
           checked++;
           assert.match(
             String(r.inputs.user ?? ""),
-            /^[1-9]\d*:\d+$/,
+            /^[1-9]\d*:[1-9]\d*$/,
             `${c.name}: ${r.name} runs as ${r.inputs.user}`,
           );
         }
@@ -88,7 +88,7 @@ describe("every container runs as a set, non-root user (every host, under mocks)
           checked++;
           const sc = r.inputs.spec.template.spec.securityContext;
           assert.ok(
-            sc.runAsUser > 0 && sc.runAsNonRoot === true,
+            sc.runAsUser > 0 && sc.runAsGroup > 0 && sc.fsGroup !== 0 && sc.runAsNonRoot === true,
             `${c.name}: ${r.name} ${JSON.stringify(sc)}`,
           );
         }

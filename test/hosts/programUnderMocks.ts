@@ -40,6 +40,11 @@ function commonState(args: pulumi.runtime.MockResourceArgs): Record<string, unkn
   const inputs = plain(args.inputs);
   if (args.type === "aws:lambda/layerVersion:LayerVersion")
     return { arn: `arn:aws:lambda:eu-west-1:${ACCOUNT}:layer:${inputs.layerName}:1` };
+  // Grafana's self-signed certificate (ec2 with admin CIDRs and no domain).
+  if (args.type === "tls:index/privateKey:PrivateKey")
+    return { privateKeyPem: "-----BEGIN PRIVATE KEY-----\nmock\n-----END PRIVATE KEY-----\n" };
+  if (args.type === "tls:index/selfSignedCert:SelfSignedCert")
+    return { certPem: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n" };
   if (args.type === "aws:cloudwatch/metricStream:MetricStream")
     return { name: inputs.name ?? `${args.name}-stream` };
   if (args.type.startsWith("pulumi-nodejs:dynamic"))

@@ -40,11 +40,6 @@ export async function deploy(config: Record<string, string>, secretKeys: string[
     functionTimeout: 3,
     state(args) {
       const inputs = plain(args.inputs);
-      // Grafana's self-signed certificate (ec2 with adminCidrs): the provider would make these.
-      if (args.type === "tls:index/privateKey:PrivateKey")
-        return { privateKeyPem: "-----BEGIN PRIVATE KEY-----\nmock\n-----END PRIVATE KEY-----\n" };
-      if (args.type === "tls:index/selfSignedCert:SelfSignedCert")
-        return { certPem: "-----BEGIN CERTIFICATE-----\nmock\n-----END CERTIFICATE-----\n" };
       // Every resource has an ARN once created; some inputs (IAM policies) wait for them.
       if (args.type.startsWith("aws:") && inputs.arn === undefined && !args.type.includes("LayerVersion"))
         return { arn: `arn:aws:${args.type.split(/[:/]/)[1]}:eu-west-1:${ACCOUNT}:${args.name}` };

@@ -253,9 +253,10 @@ describe("presentation renderers", () => {
       assert.match(GRAFANA_IMAGE, /^grafana\/grafana:1[12]\.\d+\.\d+@sha256:[0-9a-f]{64}$/);
       assert.deepEqual(
         s.volumes?.map((v) => [v.mountPath, v.owner]),
-        [["/var/lib/grafana", "472:0"]],
+        [["/var/lib/grafana", "472:472"]],
       );
-      assert.equal(s.user, "472:0");
+      // Not root's group: the gid Grafana's own chart runs it with.
+      assert.equal(s.user, "472:472");
       assert.deepEqual(s.health, { port: 3000, path: "/api/health" });
     });
 

@@ -12,6 +12,9 @@ export const ec2Profile: HostProfile = {
       : { available: true, detail: "an API Gateway HTTPS URL in front of the instance" },
     // The security group opens the admin ports to adminCidrs only; without them, SSM port forwarding.
     operatorPortsOffHost: (ec2?.adminCidrs ?? []).length > 0,
+    // With a domain Caddy holds a trusted certificate for it and serves the admin ports too; through
+    // SSM the browser opens localhost, which no certificate for the domain could match.
+    operatorPortsFronted: ec2?.domain !== undefined && (ec2?.adminCidrs ?? []).length > 0,
   }),
   // One machine, one collector.
   gatewayScale: () => undefined,
