@@ -47,11 +47,12 @@ export class PresentationPhase extends pulumi.ComponentResource {
 
     const pg = args.postgres;
     const datasources = pulumi
-      .all([args.prometheusUrl, args.jaegerUrl, pg?.host, pg?.port, pg?.database, pg?.user])
-      .apply(([prometheusUrl, jaegerUrl, host, port, database, user]) =>
+      .all([args.prometheusUrl, args.jaegerUrl, args.logsUrl, pg?.host, pg?.port, pg?.database, pg?.user])
+      .apply(([prometheusUrl, jaegerUrl, logsUrl, host, port, database, user]) =>
         renderDatasources({
           prometheusUrl,
           jaegerUrl,
+          logsUrl,
           sql:
             storage === Storage.Promscale && pg
               ? {
