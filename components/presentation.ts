@@ -7,6 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { portsOf } from "./hosts/networkPolicies";
 import { hostAdapter } from "./hosts/registry";
 import { renderAlerting, validateAlertOptions } from "./presentation/alerts";
 import {
@@ -84,6 +85,13 @@ export class PresentationPhase extends pulumi.ComponentResource {
       // Links in alert emails point here.
       rootUrl: this.grafanaUrl,
       dataVolumeSizeGb: args.dataVolumeSizeGb,
+      // Its datasources are the stores you run: reachable only through their ports.
+      externalEgressPorts:
+        storage === Storage.External
+          ? pulumi
+              .all([args.prometheusUrl, args.jaegerUrl, args.logsUrl])
+              .apply((urls) => portsOf(urls.filter((u): u is string => u !== undefined)))
+          : undefined,
     });
     hostAdapter(host).placeBeside(`${name}-grafana`, { ...this.beside(args), services: [service] });
 

@@ -20,7 +20,13 @@ import { collectorService } from "./shipping/collector";
 import { COLLECTOR_DEFAULTS } from "./shipping/collectorConfig";
 import { logStoreService } from "./shipping/logStore";
 import type { LambdaPrices } from "./shipping/logsConfig";
-import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
+import {
+  DATABASE_NAME,
+  externalWritePorts,
+  READONLY_DB_USER,
+  storageEndpoints,
+  storageServices,
+} from "./shipping/storage";
 import { DEFAULT_STORAGE, storageWarnings } from "./storageChoice";
 import {
   type DockerHost,
@@ -303,6 +309,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
           logs: args.externalLogsAuth === undefined ? undefined : pulumi.secret(args.externalLogsAuth),
         },
         peerTls: scale && samplingPercent < 100 ? this.peerCertificate(name) : undefined,
+        externalEgressPorts: args.externalStorage && externalWritePorts(args.externalStorage),
         otlpToken,
         firehoseAccessKey,
         image: args.collectorImage,

@@ -52,6 +52,8 @@ export interface GrafanaServiceOptions {
   /** Mail relay for the email contact point. */
   smtp?: GrafanaSmtp;
   dataVolumeSizeGb?: number;
+  /** Ports of datasources outside Firefly's services (storage external), opened where a host fences egress. */
+  externalEgressPorts?: pulumi.Input<number[]>;
 }
 
 export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Input<string>> {
@@ -148,5 +150,6 @@ export function grafanaService(o: GrafanaServiceOptions): ServiceSpec {
     user: GRAFANA_USER,
     stateful: true,
     replicas: 1,
+    externalEgressPorts: o.externalEgressPorts,
   };
 }

@@ -43,6 +43,8 @@ export interface CollectorServiceOptions {
     readonly traces?: pulumi.Input<string>;
     readonly logs?: pulumi.Input<string>;
   };
+  /** Ports of the stores you run (storage external), opened where a host fences egress. Default: none. */
+  readonly externalEgressPorts?: number[];
   /** The peer port's certificate and key (PEM), when replicas route traces to each other. */
   readonly peerTls?: {
     readonly certificate: pulumi.Input<string>;
@@ -107,5 +109,6 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
     cpuPercent: options.scale?.cpuPercent,
     replicaNameEnv: COLLECTOR_REPLICA_ENV,
     peerPorts: routed ? ["otlp-peers"] : undefined,
+    externalEgressPorts: options.externalEgressPorts,
   };
 }

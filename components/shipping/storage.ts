@@ -3,6 +3,7 @@
 // presentation phase provisions the same datasources whichever store runs.
 import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
+import { portsOf } from "../hosts/networkPolicies";
 import type { ServiceSpec } from "../hosts/spec";
 import { pinImage } from "../imageDigests";
 import { type ExternalStorage, Storage } from "../types";
@@ -83,6 +84,11 @@ export function storageEndpoints(storage: Storage, external?: ExternalStorage): 
     jaegerUrl: "http://jaeger:16686",
     logsUrl: DEFAULT_LOGS_URL,
   };
+}
+
+/** The ports the collector writes to on stores you run (for hosts that fence egress). */
+export function externalWritePorts(e: ExternalStorage): number[] {
+  return portsOf([e.metricsWriteUrl, e.tracesEndpoint, e.logsEndpoint]);
 }
 
 export function storageServices(options: StorageOptions): ServiceSpec[] {
