@@ -150,6 +150,7 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
     );
   }
   if (external) {
+    // The layer ships console output as logs on every stack, so the log store is never optional.
     for (const key of [
       "metricsWriteUrl",
       "metricsQueryUrl",
@@ -173,7 +174,6 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
         "externalStorage.metricsWriteUrl: must be https:// when externalMetricsAuth is set (no credential in clear text)",
       );
     }
-    // The layer ships console output as logs on every stack, so the log store is never optional.
     if (/\/v1\/logs\/?$/.test(external.logsEndpoint ?? "")) {
       problems.push(
         `externalStorage.logsEndpoint: "${external.logsEndpoint}" must be the OTLP base URL; /v1/logs is appended (drop it)`,

@@ -1,6 +1,6 @@
-// Exporter settings the collector's pipelines share: collectorConfig.ts (traces, span and CloudWatch
-// metrics) and logsConfig.ts (logs, REPORT metrics) import them from here, so logs keep exactly the
-// traces' guarantees and a change to one queue cannot leave the other behind.
+// Exporter settings the collector's pipelines share: collectorConfig.ts (traces, span metrics) and
+// logsConfig.ts (logs, REPORT metrics) import them from here, so logs keep exactly the traces'
+// guarantees and a change to one queue cannot leave the other behind.
 
 /**
  * The durable queue every trace and log exporter has: on disk before the client is answered, so queued
