@@ -1,11 +1,12 @@
 // storage external under Pulumi mocks: Firefly runs the gateway only (no metric, trace or log store),
 // writes to the stores you name with your auth headers kept secret, and hands Grafana your query URLs.
 import * as assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ConfigError, validateConfig } from "../../components/config";
 import type * as shippingModule from "../../components/shipping";
-import { Storage } from "../../components/types";
+import { Host, Storage } from "../../components/types";
 import { installMocks, ofType, output, recorded, scanSecrets, settle } from "./mocks";
 
 let shipping: typeof shippingModule;
@@ -102,6 +103,46 @@ describe("ShippingPhase with storage external (Pulumi mocks)", () => {
     assert.equal(await output(phase.logsUrl), external.logsQueryUrl);
     assert.equal(await output(phase.postgresHost), undefined);
     assert.equal(await pulumi.isSecret(phase.otlpToken), true);
+  });
+
+  it("runs no store on ec2 or kubernetes either: the compose project and the manifests hold the collector alone", async () => {
+    installMocks();
+    new shipping.ShippingPhase("ex2", {
+      host: Host.Ec2,
+      storage: Storage.External,
+      externalStorage: external,
+      externalLogsAuth: LOGS_AUTH,
+    });
+    await settle();
+    const apply = ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((o) =>
+      /docker compose -p shipping/.test(o.inputs.content),
+    )?.inputs.content as string;
+    const compose = [...apply.matchAll(/<<'FIREFLY_B64'[^\n]*\n([\s\S]*?)\nFIREFLY_B64/g)]
+      .map((m) => gunzipSync(Buffer.from(m[1].replace(/\s/g, ""), "base64")).toString("utf8"))
+      .map((text) => {
+        try {
+          return parse(text);
+        } catch {
+          return undefined;
+        }
+      })
+      .find((doc) => doc?.services);
+    assert.deepEqual(Object.keys(compose.services), ["collector"]);
+    assert.deepEqual(scanSecrets([LOGS_AUTH]).plain, []);
+
+    installMocks();
+    new shipping.ShippingPhase("ex3", {
+      host: Host.Kubernetes,
+      storage: Storage.External,
+      externalStorage: external,
+      kubernetes: { ingressHost: "ingest.example.com" },
+    });
+    await settle();
+    const workloads = [
+      ...ofType("kubernetes:apps/v1:StatefulSet"),
+      ...ofType("kubernetes:apps/v1:Deployment"),
+    ].map((r) => r.inputs.metadata.name);
+    assert.deepEqual(workloads, ["collector"]);
   });
 
   it("refuses a missing store, a credential over plain HTTP, and external settings for another store", async () => {
