@@ -69,6 +69,7 @@ const firefly = new Firefly("firefly", {
   externalStorage: config.externalStorage,
   externalMetricsAuth: secret("externalMetricsAuth"),
   externalTracesAuth: secret("externalTracesAuth"),
+  externalLogsAuth: secret("externalLogsAuth"),
 });
 
 export const grafanaUrl = firefly.grafanaUrl;

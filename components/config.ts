@@ -122,16 +122,39 @@ const kubernetesSchema = z.strictObject({
     .optional(),
 });
 
-const httpUrl = z.string().regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, "must be an http(s) URL");
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name like Authorization");
 
+/** A field storage external cannot do without: missing, it says what the field is for. */
+const needed = (what: string) =>
+  z.string({
+    error: (issue) =>
+      issue.input === undefined ? `is required with storage external: ${what}` : "must be a string",
+  });
+const neededUrl = (what: string) =>
+  needed(what).regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, "must be an http(s) URL");
+
 const externalStorageSchema = z.strictObject({
-  metricsWriteUrl: httpUrl,
-  metricsQueryUrl: httpUrl,
-  tracesEndpoint: z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port of an OTLP/gRPC endpoint"),
-  tracesQueryUrl: httpUrl,
+  metricsWriteUrl: neededUrl("the Prometheus remote-write URL metrics go to"),
+  metricsQueryUrl: neededUrl("the PromQL URL Grafana reads metrics from"),
+  tracesEndpoint: needed("the OTLP/gRPC host:port traces go to").regex(
+    /^[A-Za-z0-9.-]+:\d{1,5}$/,
+    "must be host:port of an OTLP/gRPC endpoint",
+  ),
+  tracesQueryUrl: neededUrl("the Jaeger query URL Grafana reads traces from"),
+  // The layer ships every instrumented function's console output as logs (and firefly:logs adds
+  // Lambda's own lines): they need a store whether or not firefly:logs is on.
+  logsEndpoint: needed(
+    "the OTLP/HTTP base URL logs go to (the layer ships your functions' console output as logs)",
+  )
+    .regex(/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/, "must be an http(s) URL without query or fragment")
+    .refine(
+      (u) => !/\/v1\/logs\/?$/.test(u),
+      "must be the OTLP base URL: Firefly appends /v1/logs itself (drop it from the end)",
+    ),
+  logsQueryUrl: neededUrl("the VictoriaLogs (LogsQL) URL Grafana reads logs from"),
   metricsAuthHeader: headerName.optional(),
   tracesAuthHeader: headerName.optional(),
+  logsAuthHeader: headerName.optional(),
   tracesInsecure: z.boolean().optional(),
 });
 
@@ -352,12 +375,15 @@ export const SETTINGS = {
       metricsQueryUrl: "https://vmselect.example.com/select/0/prometheus",
       tracesEndpoint: "jaeger-collector.example.com:4317",
       tracesQueryUrl: "https://jaeger-query.example.com",
+      logsEndpoint: "https://vlinsert.example.com/insert/opentelemetry",
+      logsQueryUrl: "https://vlselect.example.com",
       metricsAuthHeader: "Authorization",
       tracesAuthHeader: "Authorization",
+      logsAuthHeader: "Authorization",
       tracesInsecure: "false",
     },
     description:
-      "With storage external: {metricsWriteUrl (remote write), metricsQueryUrl (PromQL), tracesEndpoint (OTLP/gRPC host:port, TLS), tracesQueryUrl (Jaeger query), metricsAuthHeader, tracesAuthHeader, tracesInsecure}; header values are firefly:externalMetricsAuth and firefly:externalTracesAuth.",
+      "With storage external: {metricsWriteUrl (remote write), metricsQueryUrl (PromQL), tracesEndpoint (OTLP/gRPC host:port, TLS), tracesQueryUrl (Jaeger query), logsEndpoint (OTLP/HTTP base URL, /v1/logs appended), logsQueryUrl (VictoriaLogs), metricsAuthHeader, tracesAuthHeader, logsAuthHeader, tracesInsecure}; header values are firefly:externalMetricsAuth, firefly:externalTracesAuth and firefly:externalLogsAuth.",
   },
   externalMetricsAuth: {
     schema: z.string().min(1),
@@ -370,6 +396,12 @@ export const SETTINGS = {
     kind: "string",
     secret: true,
     description: "Auth header value sent with trace writes to external storage (secret). Default: none.",
+  },
+  externalLogsAuth: {
+    schema: z.string().min(1),
+    kind: "string",
+    secret: true,
+    description: "Auth header value sent with log writes to external storage (secret). Default: none.",
   },
   smtpPassword: {
     schema: z.string().min(1),
@@ -428,6 +460,7 @@ export interface FireflyConfig {
   externalStorage?: z.infer<typeof externalStorageSchema>;
   externalMetricsAuth?: string;
   externalTracesAuth?: string;
+  externalLogsAuth?: string;
   smtpPassword?: string;
   grafanaAdminPassword?: string;
   otlpToken?: string;
@@ -903,11 +936,16 @@ function externalStorageChecks(config: FireflyConfig): ConfigProblem[] {
     problems.push({
       key: "firefly:externalStorage",
       message: "is required with storage external: name the stores Firefly writes to and Grafana reads from",
-      fix: `${setCommand("firefly:externalStorage.metricsWriteUrl", "https://vminsert.example.com/insert/0/prometheus/api/v1/write", { path: true })} (and metricsQueryUrl, tracesEndpoint, tracesQueryUrl)`,
+      fix: `${setCommand("firefly:externalStorage.metricsWriteUrl", "https://vminsert.example.com/insert/0/prometheus/api/v1/write", { path: true })} (and metricsQueryUrl, tracesEndpoint, tracesQueryUrl, logsEndpoint, logsQueryUrl)`,
     });
   }
   if (config.storage !== Storage.External) {
-    for (const key of ["externalStorage", "externalMetricsAuth", "externalTracesAuth"] as const) {
+    for (const key of [
+      "externalStorage",
+      "externalMetricsAuth",
+      "externalTracesAuth",
+      "externalLogsAuth",
+    ] as const) {
       if (config[key] !== undefined) {
         problems.push({
           key: `firefly:${key}`,
@@ -928,6 +966,17 @@ function externalStorageChecks(config: FireflyConfig): ConfigProblem[] {
         e.metricsWriteUrl.replace(/^http:/, "https:"),
         { path: true },
       ),
+    });
+  }
+  if (e && config.externalLogsAuth !== undefined && !e.logsEndpoint.startsWith("https://")) {
+    problems.push({
+      key: "firefly:externalStorage.logsEndpoint",
+      value: JSON.stringify(e.logsEndpoint),
+      message:
+        "must be https:// when firefly:externalLogsAuth is set: a credential never crosses a network in clear text",
+      fix: setCommand("firefly:externalStorage.logsEndpoint", e.logsEndpoint.replace(/^http:/, "https:"), {
+        path: true,
+      }),
     });
   }
   if (e?.tracesInsecure && config.externalTracesAuth !== undefined) {

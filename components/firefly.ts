@@ -85,6 +85,8 @@ export interface FireflyArgs {
   readonly externalMetricsAuth?: pulumi.Input<string>;
   /** Value of the auth header on trace writes to external storage (secret). Default: none. */
   readonly externalTracesAuth?: pulumi.Input<string>;
+  /** Value of the auth header on log writes to external storage (secret). Default: none. */
+  readonly externalLogsAuth?: pulumi.Input<string>;
   /** Path of the built layer zip. Default: the package's `layer/dist/firefly-layer.zip`. */
   readonly layerZipPath?: string;
 }
@@ -189,6 +191,7 @@ export class Firefly extends pulumi.ComponentResource {
         externalStorage: args.externalStorage,
         externalMetricsAuth: args.externalMetricsAuth,
         externalTracesAuth: args.externalTracesAuth,
+        externalLogsAuth: args.externalLogsAuth,
       },
       { parent: this },
     );
@@ -203,6 +206,7 @@ export class Firefly extends pulumi.ComponentResource {
         [placementFact]: required(shipping[placementFact]),
         prometheusUrl: shipping.prometheusUrl,
         jaegerUrl: shipping.jaegerUrl,
+        logsUrl: shipping.logsUrl,
         postgres:
           storage === Storage.Promscale
             ? {

@@ -7,6 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { portsOf } from "./hosts/networkPolicies";
 import { hostAdapter } from "./hosts/registry";
 import { renderAlerting, validateAlertOptions } from "./presentation/alerts";
 import {
@@ -52,11 +53,12 @@ export class PresentationPhase extends pulumi.ComponentResource {
 
     const pg = args.postgres;
     const datasources = pulumi
-      .all([args.prometheusUrl, args.jaegerUrl, pg?.host, pg?.port, pg?.database, pg?.user])
-      .apply(([prometheusUrl, jaegerUrl, host, port, database, user]) =>
+      .all([args.prometheusUrl, args.jaegerUrl, args.logsUrl, pg?.host, pg?.port, pg?.database, pg?.user])
+      .apply(([prometheusUrl, jaegerUrl, logsUrl, host, port, database, user]) =>
         renderDatasources({
           prometheusUrl,
           jaegerUrl,
+          logsUrl,
           sql:
             storage === Storage.Promscale && pg
               ? {
@@ -89,6 +91,13 @@ export class PresentationPhase extends pulumi.ComponentResource {
       // Links in alert emails point here.
       rootUrl: this.grafanaUrl,
       dataVolumeSizeGb: args.dataVolumeSizeGb,
+      // Its datasources are the stores you run: reachable only through their ports.
+      externalEgressPorts:
+        storage === Storage.External
+          ? pulumi
+              .all([args.prometheusUrl, args.jaegerUrl, args.logsUrl])
+              .apply((urls) => portsOf(urls.filter((u): u is string => u !== undefined)))
+          : undefined,
     });
     hostAdapter(host).placeBeside(`${name}-grafana`, { ...this.beside(args), services: [service] });
 

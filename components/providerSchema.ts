@@ -3,8 +3,8 @@
 // password as plain text (kept so in the state as the component's input) and read secret outputs without
 // the SDK marking them secret on its side.
 
-/** Properties that hold a secret, in every component and type: passwords, tokens, keys, kubeconfig. */
-export const SECRET_PROPERTY = /(password|token|accesskey|privatekey|kubeconfig)$/i;
+/** Properties that hold a secret, in every component and type: passwords, tokens, keys, kubeconfig, the external stores' auth values. */
+export const SECRET_PROPERTY = /(password|token|accesskey|privatekey|kubeconfig|auth)$/i;
 
 type Props = Record<string, { secret?: boolean }>;
 interface Schema {

@@ -18,9 +18,15 @@ import { hostAdapter } from "./hosts/registry";
 import type { ServiceSpec } from "./hosts/spec";
 import { collectorService } from "./shipping/collector";
 import { COLLECTOR_DEFAULTS } from "./shipping/collectorConfig";
-import { LOG_STORE_URL, logStoreService } from "./shipping/logStore";
+import { logStoreService } from "./shipping/logStore";
 import type { LambdaPrices } from "./shipping/logsConfig";
-import { DATABASE_NAME, READONLY_DB_USER, storageEndpoints, storageServices } from "./shipping/storage";
+import {
+  DATABASE_NAME,
+  externalWritePorts,
+  READONLY_DB_USER,
+  storageEndpoints,
+  storageServices,
+} from "./shipping/storage";
 import { DEFAULT_STORAGE, storageWarnings } from "./storageChoice";
 import {
   type DockerHost,
@@ -72,6 +78,8 @@ export interface ShippingPhaseArgs {
   readonly externalMetricsAuth?: pulumi.Input<string>;
   /** Value of the auth header sent with trace writes to external storage (secret). Default: none. */
   readonly externalTracesAuth?: pulumi.Input<string>;
+  /** Value of the auth header sent with log writes to external storage (secret). Default: none. */
+  readonly externalLogsAuth?: pulumi.Input<string>;
 }
 
 /** Problems with the args, each naming the setting and the fix; empty when valid. Pure. */
@@ -133,7 +141,7 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
   const external = args.externalStorage;
   if (args.storage === Storage.External && !external) {
     problems.push(
-      "externalStorage: required with storage external (metricsWriteUrl, metricsQueryUrl, tracesEndpoint, tracesQueryUrl)",
+      "externalStorage: required with storage external (metricsWriteUrl, metricsQueryUrl, tracesEndpoint, tracesQueryUrl, logsEndpoint, logsQueryUrl)",
     );
   }
   if (args.storage !== Storage.External && external) {
@@ -142,8 +150,17 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
     );
   }
   if (external) {
-    for (const key of ["metricsWriteUrl", "metricsQueryUrl", "tracesQueryUrl"] as const) {
-      if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(external[key] ?? "")) {
+    // The layer ships console output as logs on every stack, so the log store is never optional.
+    for (const key of [
+      "metricsWriteUrl",
+      "metricsQueryUrl",
+      "tracesQueryUrl",
+      "logsEndpoint",
+      "logsQueryUrl",
+    ] as const) {
+      if (external[key] === undefined) {
+        problems.push(`externalStorage.${key}: required with storage external`);
+      } else if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(external[key])) {
         problems.push(`externalStorage.${key}: "${external[key]}" is not an http(s) URL`);
       }
     }
@@ -155,6 +172,16 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
     if (args.externalMetricsAuth !== undefined && !external.metricsWriteUrl?.startsWith("https://")) {
       problems.push(
         "externalStorage.metricsWriteUrl: must be https:// when externalMetricsAuth is set (no credential in clear text)",
+      );
+    }
+    if (/\/v1\/logs\/?$/.test(external.logsEndpoint ?? "")) {
+      problems.push(
+        `externalStorage.logsEndpoint: "${external.logsEndpoint}" must be the OTLP base URL; /v1/logs is appended (drop it)`,
+      );
+    }
+    if (args.externalLogsAuth !== undefined && !external.logsEndpoint?.startsWith("https://")) {
+      problems.push(
+        "externalStorage.logsEndpoint: must be https:// when externalLogsAuth is set (no credential in clear text)",
       );
     }
     if (args.externalTracesAuth !== undefined && external.tracesInsecure) {
@@ -178,11 +205,13 @@ function externalStoreOptions(args: ShippingPhaseArgs) {
   return {
     metricsWriteUrl: e.metricsWriteUrl,
     traceEndpoint: e.tracesEndpoint,
+    logsEndpoint: e.logsEndpoint,
     tracesTls: !e.tracesInsecure,
     metricsAuthHeader:
       args.externalMetricsAuth !== undefined ? (e.metricsAuthHeader ?? "Authorization") : undefined,
     tracesAuthHeader:
       args.externalTracesAuth !== undefined ? (e.tracesAuthHeader ?? "Authorization") : undefined,
+    logsAuthHeader: args.externalLogsAuth !== undefined ? (e.logsAuthHeader ?? "Authorization") : undefined,
   };
 }
 
@@ -191,7 +220,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
   public readonly firehoseUrl: pulumi.Output<string | undefined>;
   /** Public HTTPS URL Firehose delivers CloudWatch Logs to (ends in `/firehose/logs`), or undefined when the host has none. */
   public readonly firehoseLogsUrl: pulumi.Output<string | undefined>;
-  /** The log store's (VictoriaLogs) URL, as reachable from services on the same host. */
+  /** The log store's (VictoriaLogs) query URL, as reachable from services on the same host: yours with storage external. */
   public readonly logsUrl: pulumi.Output<string>;
   /** Base URL the Lambda layer sends OTLP/HTTP to (`<base>/v1/traces`). */
   public readonly otlpEndpoint: pulumi.Output<string>;
@@ -250,7 +279,10 @@ export class ShippingPhase extends pulumi.ComponentResource {
         writerPassword,
         sizeGb: args.storageSizeGb,
       }),
-      logStoreService({ sizeGb: args.storageSizeGb, retentionDays: args.logRetentionDays }),
+      // With storage external every store is yours: the logs go to your endpoint, and no VictoriaLogs runs here.
+      ...(storage === Storage.External
+        ? []
+        : [logStoreService({ sizeGb: args.storageSizeGb, retentionDays: args.logRetentionDays })]),
       collectorService({
         config: {
           storage,
@@ -274,8 +306,10 @@ export class ShippingPhase extends pulumi.ComponentResource {
           metrics:
             args.externalMetricsAuth === undefined ? undefined : pulumi.secret(args.externalMetricsAuth),
           traces: args.externalTracesAuth === undefined ? undefined : pulumi.secret(args.externalTracesAuth),
+          logs: args.externalLogsAuth === undefined ? undefined : pulumi.secret(args.externalLogsAuth),
         },
         peerTls: scale && samplingPercent < 100 ? this.peerCertificate(name) : undefined,
+        externalEgressPorts: args.externalStorage && externalWritePorts(args.externalStorage),
         otlpToken,
         firehoseAccessKey,
         image: args.collectorImage,
@@ -296,7 +330,7 @@ export class ShippingPhase extends pulumi.ComponentResource {
     this.firehoseLogsUrl = placed.publicUrl
       ? placed.publicUrl.apply((u) => `${u}${FIREHOSE_LOGS_PATH}`)
       : none;
-    this.logsUrl = pulumi.output(LOG_STORE_URL);
+    this.logsUrl = pulumi.output(endpoints.logsUrl);
     this.otlpEndpoint = placed.publicUrl ?? placed.fallbackOtlp ?? pulumi.output("");
     this.prometheusUrl = pulumi.output(endpoints.prometheusUrl);
     this.jaegerUrl = pulumi.output(endpoints.jaegerUrl);

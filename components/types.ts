@@ -25,7 +25,7 @@ export const Storage = {
 } as const;
 export type Storage = (typeof Storage)[keyof typeof Storage];
 
-/** Stores you run yourself, for `storage: external` (e.g. a VictoriaMetrics cluster, Jaeger on OpenSearch). */
+/** Stores you run yourself, for `storage: external` (e.g. a VictoriaMetrics cluster, Jaeger on OpenSearch, a VictoriaLogs cluster). */
 export interface ExternalStorage {
   /** Prometheus remote-write URL metrics are written to (https:// when an auth header is set). */
   readonly metricsWriteUrl: string;
@@ -35,10 +35,19 @@ export interface ExternalStorage {
   readonly tracesEndpoint: string;
   /** Jaeger-query-compatible URL Grafana reads traces from. */
   readonly tracesQueryUrl: string;
+  /**
+   * OTLP/HTTP base URL logs are written to; `/v1/logs` is appended, as with `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * (VictoriaLogs: `https://vlinsert.example.com/insert/opentelemetry`). https:// when an auth header is set.
+   */
+  readonly logsEndpoint: string;
+  /** VictoriaLogs-compatible (LogsQL) URL Grafana reads logs from. */
+  readonly logsQueryUrl: string;
   /** Header carrying `externalMetricsAuth` on metric writes. Default: `Authorization`. */
   readonly metricsAuthHeader?: string;
   /** Header carrying `externalTracesAuth` on trace writes. Default: `Authorization`. */
   readonly tracesAuthHeader?: string;
+  /** Header carrying `externalLogsAuth` on log writes. Default: `Authorization`. */
+  readonly logsAuthHeader?: string;
   /** Send traces without TLS (a store on the host's private network only; refused with an auth header). Default: false. */
   readonly tracesInsecure?: boolean;
 }

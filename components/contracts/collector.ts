@@ -93,4 +93,5 @@ export const COLLECTOR_PEER_TLS = {
 export const COLLECTOR_STORE_AUTH_ENV = {
   metrics: "FIREFLY_METRICS_WRITE_AUTH",
   traces: "FIREFLY_TRACES_WRITE_AUTH",
+  logs: "FIREFLY_LOGS_WRITE_AUTH",
 } as const;

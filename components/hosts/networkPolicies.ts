@@ -3,6 +3,7 @@
 // policy, so even a service missing from FLOWS is isolated (only its public ports and DNS), never open;
 // test/hosts/networkPolicies.test.ts checks FLOWS against the connections the rendered configuration
 // really makes, so a new service or connection cannot land without its flow here.
+import * as pulumi from "@pulumi/pulumi";
 import type { ServiceSpec } from "./spec";
 
 /** One allowed connection: pods of `from` may open `port` (a container port name) on pods of `to`. */
@@ -48,6 +49,16 @@ function smtpPort(spec: ServiceSpec): number | undefined {
   if (typeof host !== "string") return undefined;
   const port = Number(host.split(":").pop());
   return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** The TCP port of each address (`https://host[:port]/…`, `http://…`, or `host:port`), each once. */
+export function portsOf(addresses: readonly string[]): number[] {
+  const ports = addresses.map((a) => {
+    if (!/^https?:\/\//.test(a)) return Number(a.split(":").pop());
+    const url = new URL(a);
+    return url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  });
+  return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 type Manifest = { apiVersion: string; kind: string; metadata: Record<string, any> } & Record<string, any>;
@@ -97,12 +108,25 @@ export function renderNetworkPolicies(services: ServiceSpec[], namespace: unknow
       egress.push({ to: [pods(spec.name)], ports: [{ protocol: "TCP", port: peer }] });
     const smtp = smtpPort(spec);
     if (smtp !== undefined) egress.push({ to: ANYWHERE, ports: [{ protocol: "TCP", port: smtp }] });
+    // Stores you run live outside the namespace, under DNS names a policy cannot select: their ports,
+    // to any address. One rule per port: a rule with an empty port list would open every port.
+    const outside = (ports: number[]) => [
+      ...egress,
+      ...[...new Set(ports)].map((port) => ({ to: ANYWHERE, ports: [{ protocol: "TCP", port }] })),
+    ];
+    const external = spec.externalEgressPorts;
+    const allEgress =
+      external === undefined
+        ? egress
+        : Array.isArray(external)
+          ? outside(external)
+          : pulumi.output(external).apply(outside);
 
     out.push({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: meta(spec.name),
-      spec: { ...pods(spec.name), policyTypes: ["Ingress", "Egress"], ingress, egress },
+      spec: { ...pods(spec.name), policyTypes: ["Ingress", "Egress"], ingress, egress: allEgress },
     });
   }
   return out;

@@ -81,6 +81,12 @@ export interface ServiceSpec {
   peerPorts?: string[];
   /** Only x86_64 images exist (Promscale's stack): hosts must not schedule it on arm64. */
   amd64Only?: boolean;
+  /**
+   * TCP ports the service opens to addresses outside Firefly's services (the stores you run, with
+   * storage external). Where a host fences egress (Kubernetes NetworkPolicies) these ports are opened
+   * to any address: a policy cannot name a DNS name. Default: none.
+   */
+  externalEgressPorts?: pulumi.Input<number[]>;
 }
 
 /** A path the public HTTPS front forwards to one service port (nothing else is routed). */

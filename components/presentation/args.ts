@@ -82,6 +82,8 @@ export interface PresentationPhaseArgs {
   readonly prometheusUrl: pulumi.Input<string>;
   /** Jaeger query URL as reachable from Grafana (ShippingPhase.jaegerUrl). */
   readonly jaegerUrl: pulumi.Input<string>;
+  /** Log store (VictoriaLogs) URL as reachable from Grafana (ShippingPhase.logsUrl). Default: `http://victorialogs:9428`, Firefly's own. */
+  readonly logsUrl?: pulumi.Input<string>;
   /** promscale: the SQL connection. Required with `promscale` storage. */
   readonly postgres?: PostgresConnection;
   /** Grafana admin password (secret). Default: generated once (32 characters) and kept. */

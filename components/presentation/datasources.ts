@@ -40,7 +40,7 @@ export interface DatasourceOptions {
   prometheusUrl: string;
   /** Jaeger query API base URL (Jaeger or Promscale). */
   jaegerUrl: string;
-  /** The log store (VictoriaLogs). Default: `http://victorialogs:9428`, the log store service's name on every host. */
+  /** The log store (VictoriaLogs-compatible). Default: `http://victorialogs:9428`, Firefly's own log store on every host. */
   logsUrl?: string;
   sql?: SqlConnection;
 }

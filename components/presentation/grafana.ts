@@ -63,6 +63,8 @@ export interface GrafanaServiceOptions {
   /** Mail relay for the email contact point. */
   smtp?: GrafanaSmtp;
   dataVolumeSizeGb?: number;
+  /** Ports of datasources outside Firefly's services (storage external), opened where a host fences egress. */
+  externalEgressPorts?: pulumi.Input<number[]>;
 }
 
 export function grafanaEnv(o: GrafanaServiceOptions): Record<string, pulumi.Input<string>> {
@@ -163,5 +165,6 @@ export function grafanaService(o: GrafanaServiceOptions): ServiceSpec {
     scratch: ["/var/log/grafana", "/tmp"],
     stateful: true,
     replicas: 1,
+    externalEgressPorts: o.externalEgressPorts,
   };
 }

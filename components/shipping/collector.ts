@@ -38,7 +38,13 @@ export interface CollectorServiceOptions {
   /** Replicas on a host that scales out (Kubernetes). Default: one. */
   readonly scale?: GatewayScale;
   /** Values of the auth headers for stores you run yourself (secrets). Default: none. */
-  readonly storeAuth?: { readonly metrics?: pulumi.Input<string>; readonly traces?: pulumi.Input<string> };
+  readonly storeAuth?: {
+    readonly metrics?: pulumi.Input<string>;
+    readonly traces?: pulumi.Input<string>;
+    readonly logs?: pulumi.Input<string>;
+  };
+  /** Ports of the stores you run (storage external), opened where a host fences egress. Default: none. */
+  readonly externalEgressPorts?: number[];
   /** The peer port's certificate and key (PEM), when replicas route traces to each other. */
   readonly peerTls?: {
     readonly certificate: pulumi.Input<string>;
@@ -63,6 +69,9 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
         : {}),
       ...(options.storeAuth?.traces !== undefined
         ? { [COLLECTOR_STORE_AUTH_ENV.traces]: options.storeAuth.traces }
+        : {}),
+      ...(options.storeAuth?.logs !== undefined
+        ? { [COLLECTOR_STORE_AUTH_ENV.logs]: options.storeAuth.logs }
         : {}),
     },
     ports: [
@@ -103,5 +112,6 @@ export function collectorService(options: CollectorServiceOptions): ServiceSpec 
     cpuPercent: options.scale?.cpuPercent,
     replicaNameEnv: COLLECTOR_REPLICA_ENV,
     peerPorts: routed ? ["otlp-peers"] : undefined,
+    externalEgressPorts: options.externalEgressPorts,
   };
 }

@@ -18,6 +18,7 @@ import {
 } from "../contracts/metrics";
 import { pinImage } from "../imageDigests";
 import { Storage } from "../types";
+import { DURABLE_QUEUE, QUEUED_REMOTE_WRITE, storeAuthHeaders } from "./exporterBlocks";
 import {
   DEFAULT_LOGS_URL,
   type LambdaPrices,
@@ -85,8 +86,10 @@ export interface CollectorConfigOptions {
   readonly decisionWaitSeconds?: number;
   /** Directory of the persistent trace queue. Default: COLLECTOR_FILE_STORAGE_DIR. */
   readonly fileStorageDir?: string;
-  /** Base URL of the log store (VictoriaLogs). Default: `http://victorialogs:9428`. */
+  /** Base URL of the log store Firefly runs (VictoriaLogs). Default: `http://victorialogs:9428`. */
   readonly logsUrl?: string;
+  /** OTLP/HTTP base URL of a log store you run (storage external; `/v1/logs` appended). Replaces `logsUrl`. Default: none. */
+  readonly logsEndpoint?: string;
   /** Lambda prices for the cost metric built from REPORT lines. Default: LAMBDA_PRICE_DEFAULTS (AWS's public prices). */
   readonly lambdaPrices?: LambdaPrices;
   /** Address the ingest and health ports bind to. Default: `0.0.0.0` (inside a container). */
@@ -97,6 +100,8 @@ export interface CollectorConfigOptions {
   readonly metricsAuthHeader?: string;
   /** Header whose value (env COLLECTOR_STORE_AUTH_ENV.traces) goes with every trace export. Default: none. */
   readonly tracesAuthHeader?: string;
+  /** Header whose value (env COLLECTOR_STORE_AUTH_ENV.logs) goes with every log export; needs an https logsEndpoint. Default: none. */
+  readonly logsAuthHeader?: string;
   /** Export traces over TLS (stores outside the host). Default: false (a store on the host's network). */
   readonly tracesTls?: boolean;
   /**
@@ -127,13 +132,24 @@ export const COLLECTOR_DEFAULTS = {
 } as const;
 
 type Resolved = Required<
-  Omit<CollectorConfigOptions, "ports" | "peers" | "metricsAuthHeader" | "tracesAuthHeader" | "tracesTls">
+  Omit<
+    CollectorConfigOptions,
+    | "ports"
+    | "peers"
+    | "metricsAuthHeader"
+    | "tracesAuthHeader"
+    | "logsAuthHeader"
+    | "tracesTls"
+    | "logsEndpoint"
+  >
 > & {
   ports: Required<CollectorPorts>;
   peers?: PeerResolver;
   metricsAuthHeader?: string;
   tracesAuthHeader?: string;
+  logsAuthHeader?: string;
   tracesTls?: boolean;
+  logsEndpoint?: string;
 };
 
 /** Options with defaults applied; throws a CollectorConfigError listing every bad setting. */
@@ -173,9 +189,12 @@ function validate(o: Resolved): string[] {
   if (!Object.values(Storage).includes(o.storage)) {
     problems.push(`storage: "${o.storage}" is not one of ${Object.values(Storage).join(", ")}`);
   }
-  const unnamedStores = o.storage === Storage.External && (!o.metricsWriteUrl || !o.traceEndpoint);
+  const unnamedStores =
+    o.storage === Storage.External && (!o.metricsWriteUrl || !o.traceEndpoint || !o.logsEndpoint);
   if (unnamedStores) {
-    problems.push("metricsWriteUrl and traceEndpoint: required with storage external (the stores you run)");
+    problems.push(
+      "metricsWriteUrl, traceEndpoint and logsEndpoint: required with storage external (the stores you run)",
+    );
   } else if (!/^https?:\/\/[^/\s]+\/\S*$/.test(o.metricsWriteUrl)) {
     problems.push(
       `metricsWriteUrl: "${o.metricsWriteUrl}" is not an http(s) URL with a path (e.g. http://prometheus:9090/api/v1/write)`,
@@ -208,7 +227,12 @@ function validate(o: Resolved): string[] {
       `bindAddress: "${o.bindAddress}" must be an IP address (0.0.0.0 in a container, 127.0.0.1 locally)`,
     );
   }
-  for (const key of ["metricsAuthHeader", "tracesAuthHeader"] as const) {
+  if (o.storage !== Storage.External && o.logsEndpoint !== undefined) {
+    problems.push(
+      `logsEndpoint: only with storage external (Firefly's own log store is logsUrl), but storage is ${o.storage}`,
+    );
+  }
+  for (const key of ["metricsAuthHeader", "tracesAuthHeader", "logsAuthHeader"] as const) {
     const h = o[key];
     if (h !== undefined && !/^[A-Za-z0-9-]+$/.test(h))
       problems.push(`${key}: "${h}" is not an HTTP header name`);
@@ -219,7 +243,14 @@ function validate(o: Resolved): string[] {
   }
   if (o.tracesAuthHeader && !o.tracesTls)
     problems.push("tracesAuthHeader: needs tracesTls (no credential in clear text)");
-  problems.push(...validateLogsOptions({ logsUrl: o.logsUrl, prices: o.lambdaPrices }));
+  if (o.logsAuthHeader && !o.logsEndpoint?.startsWith("https://")) {
+    problems.push(
+      `logsEndpoint: "${o.logsEndpoint ?? ""}" must be https:// when an auth header is sent (logsAuthHeader)`,
+    );
+  }
+  problems.push(
+    ...validateLogsOptions({ logsUrl: o.logsUrl, logsEndpoint: o.logsEndpoint, prices: o.lambdaPrices }),
+  );
   if (o.peers && (o.peers.dns === undefined) === (o.peers.static === undefined)) {
     problems.push("peers: give exactly one resolver, dns {hostname, port} or static {hostnames}");
   }
@@ -284,24 +315,6 @@ const REPLICA_TRANSFORM = {
   ],
 };
 
-/** The durable queue and never-ending retries every trace exporter shares. */
-const DURABLE_QUEUE = {
-  sending_queue: {
-    enabled: true,
-    storage: "file_storage",
-    sizer: "items",
-    queue_size: 500000,
-    num_consumers: 4,
-    batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
-  },
-  retry_on_failure: {
-    enabled: true,
-    initial_interval: "5s",
-    max_interval: "60s",
-    max_elapsed_time: "0s",
-  },
-};
-
 function tailSampling(o: Resolved): Record<string, unknown> {
   return {
     decision_wait: `${o.decisionWaitSeconds}s`,
@@ -342,14 +355,15 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
   const bind = (port: number) => `${o.bindAddress}:${port}`;
   const local = (port: number) => `127.0.0.1:${port}`;
   const auth = { authenticator: "bearertokenauth/otlp" };
-  const metricsAuth = o.metricsAuthHeader
-    ? { headers: { [o.metricsAuthHeader]: env(COLLECTOR_STORE_AUTH_ENV.metrics) } }
-    : {};
+  const metricsAuth = storeAuthHeaders(o.metricsAuthHeader, COLLECTOR_STORE_AUTH_ENV.metrics);
   // Several replicas with sampling: route by trace id first, sample where the whole trace arrives.
   const sampling = o.samplingPercent < 100;
   const routed = sampling && o.peers !== undefined;
   const logs = logsConfigPieces({
     logsUrl: o.logsUrl,
+    logsEndpoint: o.logsEndpoint,
+    logsHeaders: storeAuthHeaders(o.logsAuthHeader, COLLECTOR_STORE_AUTH_ENV.logs).headers,
+    metricsHeaders: metricsAuth.headers,
     firehoseLogsEndpoint: bind(o.ports.firehoseLogs),
     firehoseAccessKeyEnv: COLLECTOR_SECRET_ENV.firehoseAccessKey,
     metricsWriteUrl: o.metricsWriteUrl,
@@ -450,12 +464,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         "otlp_grpc/traces": {
           endpoint: o.traceEndpoint,
           tls: o.tracesTls ? { insecure: false } : { insecure: true },
-          ...(o.tracesAuthHeader
-            ? { headers: { [o.tracesAuthHeader]: env(COLLECTOR_STORE_AUTH_ENV.traces) } }
-            : {}),
-          // On disk, so queued traces survive a collector restart; retried without a deadline, so a
-          // store outage of any length loses nothing as long as the queue has room. Batching happens here,
-          // after the write to disk, not in a batch processor that would hold acknowledged spans in memory.
+          ...storeAuthHeaders(o.tracesAuthHeader, COLLECTOR_STORE_AUTH_ENV.traces),
           ...DURABLE_QUEUE,
         },
         ...(routed
@@ -505,14 +514,7 @@ export function collectorConfigObject(options: CollectorConfigOptions): Record<s
         "prometheusremotewrite/otel": {
           endpoint: o.metricsWriteUrl,
           ...metricsAuth,
-          timeout: "10s",
-          remote_write_queue: { enabled: true, queue_size: 10000 },
-          retry_on_failure: {
-            enabled: true,
-            initial_interval: "5s",
-            max_interval: "30s",
-            max_elapsed_time: "300s",
-          },
+          ...QUEUED_REMOTE_WRITE,
         },
       },
       service: {

@@ -1,6 +1,7 @@
 // The log store as a host-neutral service: VictoriaLogs (Apache-2.0), one binary serving OTLP logs
-// ingest (/insert/opentelemetry/v1/logs) and LogsQL (/select/logsql/query) on one port. The same
-// service runs beside either metric/trace store choice; the collector and Grafana reach it by its name.
+// ingest (/insert/opentelemetry/v1/logs) and LogsQL (/select/logsql/query) on one port. It runs beside
+// Prometheus + Jaeger or Promscale; the collector and Grafana reach it by its name. With storage
+// external it does not run: the logs go to the store you name (firefly:externalStorage.logsEndpoint).
 import type { ServiceSpec } from "../hosts/spec";
 import { DEFAULT_LOGS_URL } from "./logsConfig";
 import { DEFAULT_RETENTION_DAYS, DEFAULT_STORAGE_SIZE_GB } from "./storage";

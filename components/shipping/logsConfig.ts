@@ -1,10 +1,11 @@
 // The collector's logs pieces, as a pure function merged into collectorConfig.ts's config:
 //   OTLP logs (the layer, any SDK) ─┐
 //   Firehose (CloudWatch Logs) ─────┴→ memory_limiter → transform (parse Lambda's platform lines)
-//        → on-disk queue → the log store (VictoriaLogs, OTLP/HTTP)
+//        → on-disk queue → the log store (VictoriaLogs, or the one you run: OTLP/HTTP)
 //        → signaltometrics (REPORT lines as metrics) → deltatocumulative → interval → Prometheus remote write
 // Logs get the traces' guarantees: nothing holds a record in memory between the receiver and the
 // on-disk queue, so an acknowledged record survives a store outage and a collector SIGKILL.
+import { DURABLE_QUEUE, QUEUED_REMOTE_WRITE } from "./exporterBlocks";
 
 /** Where hosts reach the log store. */
 export const DEFAULT_LOGS_URL = "http://victorialogs:9428";
@@ -89,9 +90,21 @@ export const REPORT_METRICS = {
 export const PLATFORM_FILTER_PATTERN =
   '?"REPORT RequestId:" ?"Task timed out" ?"Runtime exited" ?"INIT_REPORT" ?"Runtime.ExitError" ?"Runtime.ImportModuleError" ?"Runtime.HandlerNotFound"';
 
+/** Path the OTLP/HTTP exporter appends to a store's base URL (the `endpoint` convention). */
+export const OTLP_LOGS_PATH = "/v1/logs";
+
 export interface LogsConfigOptions {
-  /** Base URL of the log store (VictoriaLogs), e.g. `http://victorialogs:9428`. */
+  /** Base URL of the log store Firefly runs (VictoriaLogs), e.g. `http://victorialogs:9428`. */
   readonly logsUrl: string;
+  /**
+   * OTLP/HTTP base URL of a log store you run (`storage: external`); `/v1/logs` is appended. Replaces
+   * `logsUrl` for writes. Default: none.
+   */
+  readonly logsEndpoint?: string;
+  /** Headers on every log export (auth, its value from env). Default: none. */
+  readonly logsHeaders?: Record<string, string>;
+  /** Headers on every REPORT-metrics write (the metric store's auth). Default: none. */
+  readonly metricsHeaders?: Record<string, string>;
   /** `host:port` the CloudWatch Logs Firehose receiver listens on. */
   readonly firehoseLogsEndpoint: string;
   /** Env var holding the Firehose access key. */
@@ -103,12 +116,25 @@ export interface LogsConfigOptions {
 }
 
 /** Problems with the logs settings, each naming the setting and how to fix it. */
-export function validateLogsOptions(o: Pick<LogsConfigOptions, "logsUrl" | "prices">): string[] {
+export function validateLogsOptions(
+  o: Pick<LogsConfigOptions, "logsUrl" | "logsEndpoint" | "prices">,
+): string[] {
   const problems: string[] = [];
   if (!/^https?:\/\/[^/\s]+\/?$/.test(o.logsUrl)) {
     problems.push(
       `logsUrl: "${o.logsUrl}" must be the log store's base URL without a path (e.g. http://victorialogs:9428)`,
     );
+  }
+  if (o.logsEndpoint !== undefined) {
+    if (!/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/.test(o.logsEndpoint)) {
+      problems.push(
+        `logsEndpoint: "${o.logsEndpoint}" must be an http(s) URL without query (e.g. https://vlinsert.example.com/insert/opentelemetry)`,
+      );
+    } else if (/\/v1\/logs\/?$/.test(o.logsEndpoint)) {
+      problems.push(
+        `logsEndpoint: "${o.logsEndpoint}" must be the OTLP base URL; ${OTLP_LOGS_PATH} is appended (drop it from the end)`,
+      );
+    }
   }
   for (const [key, value] of Object.entries(o.prices ?? {})) {
     if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= 0)) {
@@ -278,7 +304,10 @@ export function reportMetrics(): Record<string, unknown>[] {
 /** The logs pieces of the collector config, keyed like the config itself; merged by mergeLogsConfig. */
 export function logsConfigPieces(options: LogsConfigOptions) {
   const prices = { ...LAMBDA_PRICE_DEFAULTS, ...withoutUndefined(options.prices ?? {}) };
-  const base = options.logsUrl.replace(/\/$/, "");
+  const logsEndpoint =
+    options.logsEndpoint !== undefined
+      ? `${options.logsEndpoint.replace(/\/+$/, "")}${OTLP_LOGS_PATH}`
+      : `${options.logsUrl.replace(/\/$/, "")}${LOG_STORE_OTLP_PATH}`;
   return {
     receivers: {
       "awsfirehose/cwlogs": {
@@ -314,35 +343,18 @@ export function logsConfigPieces(options: LogsConfigOptions) {
     },
     exporters: {
       // Same queue as traces: on disk before the client is answered, retried without a deadline.
+      // Both log pipelines (OTLP and CloudWatch Logs) end here, so both reach the same store.
       "otlp_http/logs": {
-        logs_endpoint: `${base}${LOG_STORE_OTLP_PATH}`,
+        logs_endpoint: logsEndpoint,
+        ...(options.logsHeaders ? { headers: options.logsHeaders } : {}),
         encoding: "proto",
         compression: "gzip",
-        sending_queue: {
-          enabled: true,
-          storage: "file_storage",
-          sizer: "items",
-          queue_size: 500000,
-          num_consumers: 4,
-          batch: { flush_timeout: "1s", min_size: 1024, max_size: 4096 },
-        },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "5s",
-          max_interval: "60s",
-          max_elapsed_time: "0s",
-        },
+        ...DURABLE_QUEUE,
       },
       "prometheusremotewrite/lambda_report": {
         endpoint: options.metricsWriteUrl,
-        timeout: "10s",
-        remote_write_queue: { enabled: true, queue_size: 10000 },
-        retry_on_failure: {
-          enabled: true,
-          initial_interval: "5s",
-          max_interval: "30s",
-          max_elapsed_time: "300s",
-        },
+        ...(options.metricsHeaders ? { headers: options.metricsHeaders } : {}),
+        ...QUEUED_REMOTE_WRITE,
         target_info: { enabled: false },
       },
     },

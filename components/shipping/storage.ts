@@ -3,9 +3,11 @@
 // presentation phase provisions the same datasources whichever store runs.
 import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
+import { portsOf } from "../hosts/networkPolicies";
 import type { ServiceSpec } from "../hosts/spec";
 import { pinImage } from "../imageDigests";
 import { type ExternalStorage, Storage } from "../types";
+import { DEFAULT_LOGS_URL } from "./logsConfig";
 import { PROMSCALE_ROLE_SCRIPT, promscaleConnectorEnv } from "./promscaleRoles";
 
 /** Promscale's last release (the project was discontinued in February 2023). */
@@ -53,6 +55,8 @@ export interface StorageEndpoints {
   readonly prometheusUrl: string;
   /** Jaeger-query-compatible base URL. */
   readonly jaegerUrl: string;
+  /** VictoriaLogs-compatible (LogsQL) base URL. */
+  readonly logsUrl: string;
   /** PostgreSQL host:port for SQL panels (promscale only). */
   readonly postgres?: { readonly host: string; readonly port: number; readonly database: string };
 }
@@ -60,19 +64,31 @@ export interface StorageEndpoints {
 export function storageEndpoints(storage: Storage, external?: ExternalStorage): StorageEndpoints {
   if (storage === Storage.External) {
     if (!external) throw new Error("storage external: externalStorage is required");
-    return { prometheusUrl: external.metricsQueryUrl, jaegerUrl: external.tracesQueryUrl };
+    return {
+      prometheusUrl: external.metricsQueryUrl,
+      jaegerUrl: external.tracesQueryUrl,
+      logsUrl: external.logsQueryUrl,
+    };
   }
+  // Firefly's own log store runs beside either metric and trace store (logStore.ts).
   if (storage === Storage.Promscale) {
     return {
       prometheusUrl: "http://promscale:9201",
       jaegerUrl: "http://promscale:9201",
+      logsUrl: DEFAULT_LOGS_URL,
       postgres: { host: "timescaledb", port: POSTGRES_PORT, database: DATABASE_NAME },
     };
   }
   return {
     prometheusUrl: "http://prometheus:9090",
     jaegerUrl: "http://jaeger:16686",
+    logsUrl: DEFAULT_LOGS_URL,
   };
+}
+
+/** The ports the collector writes to on stores you run (for hosts that fence egress). */
+export function externalWritePorts(e: ExternalStorage): number[] {
+  return portsOf([e.metricsWriteUrl, e.tracesEndpoint, e.logsEndpoint]);
 }
 
 export function storageServices(options: StorageOptions): ServiceSpec[] {

@@ -297,6 +297,9 @@ describe("collector config (the real binary)", () => {
               ? {
                   metricsWriteUrl: "https://vminsert.example.com/api/v1/write",
                   traceEndpoint: "jaeger.example.com:4317",
+                  logsEndpoint: "https://vlinsert.example.com/insert/opentelemetry",
+                  metricsAuthHeader: "Authorization",
+                  logsAuthHeader: "Authorization",
                 }
               : {};
           const result = validate(

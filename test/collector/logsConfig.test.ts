@@ -95,4 +95,70 @@ describe("collector logs config (renderer)", () => {
       },
     );
   });
+
+  describe("with storage external", () => {
+    const external = {
+      storage: Storage.External,
+      metricsWriteUrl: "https://vminsert.example.com/insert/0/prometheus/api/v1/write",
+      traceEndpoint: "jaeger.example.com:4317",
+      tracesTls: true,
+      logsEndpoint: "https://vlinsert.example.com/insert/opentelemetry/",
+      metricsAuthHeader: "Authorization",
+      logsAuthHeader: "X-Logs-Token",
+    };
+    const x = config(external);
+
+    it("exports both log pipelines to your OTLP endpoint (/v1/logs appended) with your header and the durable queue", () => {
+      const exporter = x.exporters["otlp_http/logs"];
+      assert.equal(exporter.logs_endpoint, "https://vlinsert.example.com/insert/opentelemetry/v1/logs");
+      assert.deepEqual(exporter.headers, { "X-Logs-Token": "${env:FIREFLY_LOGS_WRITE_AUTH}" });
+      assert.deepEqual(
+        { queue: exporter.sending_queue, retry: exporter.retry_on_failure },
+        {
+          queue: c.exporters["otlp_http/logs"].sending_queue,
+          retry: c.exporters["otlp_http/logs"].retry_on_failure,
+        },
+        "the same durable queue as Firefly's own store",
+      );
+      assert.deepEqual(x.service.pipelines.logs.exporters, ["otlp_http/logs"]);
+      assert.deepEqual(x.service.pipelines["logs/cloudwatch"].exporters, [
+        "otlp_http/logs",
+        "signaltometrics",
+      ]);
+      assert.doesNotMatch(JSON.stringify(x), /victorialogs/);
+    });
+
+    it("writes REPORT metrics with the metric store's header, like every other metric write", () => {
+      for (const id of ["prometheusremotewrite/lambda_report", "prometheusremotewrite/otel"])
+        assert.deepEqual(x.exporters[id].headers, { Authorization: "${env:FIREFLY_METRICS_WRITE_AUTH}" }, id);
+    });
+
+    it("refuses a missing log endpoint, the header over plain HTTP, a signal path, and an endpoint without storage external", () => {
+      const refused = (o: Record<string, unknown>, pattern: RegExp) =>
+        assert.throws(
+          () => config(o),
+          (error: CollectorConfigError) => error.problems.some((p) => pattern.test(p)),
+        );
+      refused(
+        { ...external, logsEndpoint: undefined },
+        /^metricsWriteUrl, traceEndpoint and logsEndpoint: required/,
+      );
+      refused(
+        { ...external, logsEndpoint: "http://vlinsert:9481/insert/opentelemetry" },
+        /^logsEndpoint: "http:\/\/vlinsert:9481\/insert\/opentelemetry" must be https:\/\/ when an auth header is sent/,
+      );
+      refused(
+        { ...external, logsEndpoint: "https://vlinsert.example.com/insert/opentelemetry/v1/logs" },
+        /^logsEndpoint: .* must be the OTLP base URL; \/v1\/logs is appended/,
+      );
+      refused(
+        { logsEndpoint: "https://vlinsert.example.com/insert/opentelemetry" },
+        /^logsEndpoint: only with storage external/,
+      );
+      refused(
+        { ...external, logsAuthHeader: "X Logs" },
+        /^logsAuthHeader: "X Logs" is not an HTTP header name/,
+      );
+    });
+  });
 });

@@ -101,7 +101,7 @@ describe("other languages on the real Pulumi engine", function () {
     assert.doesNotMatch(r.stdout, /"\$ref": ?"\/(aws|docker|kubernetes|random|tls)\//);
   });
 
-  it("marks every password, token and key secret, and documents every property", () => {
+  it("marks every password, token, key and store credential secret, and documents every property", () => {
     const secret: string[] = [];
     const undocumented: string[] = [];
     const visit = (where: string, props: Record<string, any> = {}) => {
@@ -120,6 +120,9 @@ describe("other languages on the real Pulumi engine", function () {
       "firefly:index:EmitPhase in.firehoseAccessKey",
       "firefly:index:EmitPhase in.otlpToken",
       "firefly:index:Firefly in.databasePassword",
+      "firefly:index:Firefly in.externalLogsAuth",
+      "firefly:index:Firefly in.externalMetricsAuth",
+      "firefly:index:Firefly in.externalTracesAuth",
       "firefly:index:Firefly in.firehoseAccessKey",
       "firefly:index:Firefly in.grafanaAdminPassword",
       "firefly:index:Firefly in.otlpToken",
@@ -131,6 +134,9 @@ describe("other languages on the real Pulumi engine", function () {
       "firefly:index:PresentationPhase in.adminPassword",
       "firefly:index:PresentationPhase out.grafanaAdminPassword",
       "firefly:index:ShippingPhase in.databasePassword",
+      "firefly:index:ShippingPhase in.externalLogsAuth",
+      "firefly:index:ShippingPhase in.externalMetricsAuth",
+      "firefly:index:ShippingPhase in.externalTracesAuth",
       "firefly:index:ShippingPhase in.firehoseAccessKey",
       "firefly:index:ShippingPhase in.otlpToken",
       "firefly:index:ShippingPhase out.firehoseAccessKey",

@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import { join } from "node:path";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental/provider";
 import { PROVIDER_COMPONENTS, PROVIDER_NAME } from "../../components";
+import { markSecrets } from "../../components/providerSchema";
 
 type Schema = {
   name: string;
@@ -73,7 +74,7 @@ describe("component provider schema", function () {
       ["promscale", "prometheus", "external"],
     );
     assert.equal(inputs.externalStorage.$ref, "#/types/firefly:index:ExternalStorage");
-    assert.ok(inputs.externalMetricsAuth && inputs.externalTracesAuth);
+    assert.ok(inputs.externalMetricsAuth && inputs.externalTracesAuth && inputs.externalLogsAuth);
     assert.equal(inputs.functions.type, "array");
     assert.equal(inputs.metrics.type, "boolean");
   });
@@ -120,6 +121,19 @@ describe("component provider schema", function () {
     const presentation = resource("PresentationPhase");
     assert.ok(presentation.inputProperties.prometheusUrl, "PresentationPhase.prometheusUrl");
     assert.ok(presentation.properties.grafanaUrl, "PresentationPhase.grafanaUrl");
+  });
+
+  it("marks the external stores' auth values secret for other languages, and their header names not", () => {
+    const marked: Schema = JSON.parse(markSecrets(JSON.stringify(schema)));
+    for (const component of ["Firefly", "ShippingPhase"]) {
+      const inputs = marked.resources[`firefly:index:${component}`].inputProperties;
+      for (const name of ["externalMetricsAuth", "externalTracesAuth", "externalLogsAuth"])
+        assert.equal(inputs[name]?.secret, true, `${component}.${name}`);
+    }
+    const external = marked.types["firefly:index:ExternalStorage"].properties;
+    assert.ok(external.logsEndpoint && external.logsQueryUrl, "ExternalStorage names the log store");
+    for (const name of ["metricsAuthHeader", "tracesAuthHeader", "logsAuthHeader", "logsEndpoint"])
+      assert.equal(external[name].secret, undefined, name);
   });
 
   it("documents inputs for other languages' SDKs", () => {

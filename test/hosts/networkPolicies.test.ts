@@ -5,7 +5,7 @@
 // policy cannot allow more than the pipeline uses. Then the policies pass the strict schema check.
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { DEFAULT_DENY, FLOWS, renderNetworkPolicies } from "../../components/hosts/networkPolicies";
+import { DEFAULT_DENY, FLOWS, portsOf, renderNetworkPolicies } from "../../components/hosts/networkPolicies";
 import type { ServiceSpec } from "../../components/hosts/spec";
 import { Storage } from "../../components/types";
 import { requireTool, shippingServices } from "./helpers";
@@ -143,7 +143,9 @@ describe("kubernetes network policies (the program under mocks)", function () {
       const all = workloads(resources);
       const policies = resources.filter((r) => r.type === NP).map((r) => r.inputs);
       const needed = connections(all);
-      assert.ok(needed.size >= 3, `${name}: found only ${[...needed].join(", ")}`);
+      // With storage external the only services are the collector and Grafana, which never talk.
+      if (name !== "kubernetes storage external")
+        assert.ok(needed.size >= 3, `${name}: found only ${[...needed].join(", ")}`);
       const granted = new Set<string>();
       for (const src of all)
         for (const dst of all)
@@ -181,12 +183,37 @@ describe("kubernetes network policies (the program under mocks)", function () {
           assert.equal(stranger, isPublic, `${name}: a stranger's pod → ${dst.name}:${portName}`);
           assert.equal(internet, isPublic, `${name}: the internet → ${dst.name}:${portName}`);
         }
-      const store = all.find((w) => w.name === "prometheus" || w.name === "timescaledb")!;
+      const store = all.find((w) => w.name === "prometheus" || w.name === "timescaledb");
       const collector = all.find((w) => w.name === "collector")!;
       // Grafana reads the stores but cannot reach the collector's non-public ports; the collector cannot reach the database.
       assert.equal(allowed(policies, { pod: "grafana" }, collector, "otlp-grpc"), false);
-      if (store.name === "timescaledb")
+      if (store?.name === "timescaledb")
         assert.equal(allowed(policies, { pod: "collector" }, store, "postgres"), false);
+    }
+  });
+
+  it("opens egress to the stores you run (storage external) on their ports only, and to nothing outside otherwise", () => {
+    const outside = (policy: any) =>
+      policy.spec.egress
+        .filter((r: any) => r.to?.some((peer: any) => peer.ipBlock?.cidr === "0.0.0.0/0"))
+        .flatMap((r: any) => r.ports.map((p: any) => p.port))
+        .sort((a: number, b: number) => a - b);
+    for (const [name, resources] of rendered) {
+      const policies = resources.filter((r) => r.type === NP).map((r) => r.inputs);
+      const policy = (pod: string) => policies.find((p) => p.metadata.name === pod);
+      const workloadNames = workloads(resources).map((w) => w.name);
+      if (name === "kubernetes storage external") {
+        assert.deepEqual(workloadNames.sort(), ["collector", "grafana"], "no store runs in the namespace");
+        // remote write and the log endpoint over 443 and 9481, OTLP/gRPC on 4317.
+        assert.deepEqual(outside(policy("collector")), [443, 4317, 9481]);
+        // PromQL, Jaeger query and LogsQL on the query URLs' ports.
+        assert.deepEqual(outside(policy("grafana")), [8481, 9471, 16686]);
+        for (const rule of [...policy("collector").spec.egress, ...policy("grafana").spec.egress])
+          assert.ok(rule.ports?.length > 0, "every egress rule names its ports (none would mean all)");
+      } else {
+        assert.ok(workloadNames.includes("victorialogs"), `${name}: Firefly's own log store runs`);
+        assert.deepEqual(outside(policy("collector")), [], `${name}: the collector reaches nothing outside`);
+      }
     }
   });
 
@@ -222,6 +249,18 @@ describe("network policy renderer (pure)", () => {
     );
     const many = renderNetworkPolicies(scaled, "ns").find((m) => m.metadata.name === "collector")!;
     assert.deepEqual(peerRule(many).ports, [{ protocol: "TCP", port: "otlp-grpc" }]);
+  });
+
+  it("reads each store's port from its address (scheme defaults included), each port once", () => {
+    assert.deepEqual(
+      portsOf([
+        "https://vminsert.example.com/api/v1/write",
+        "http://vmselect.monitoring.svc/select/0/prometheus",
+        "jaeger.example.com:4317",
+        "https://vlinsert.example.com:443/insert/opentelemetry",
+      ]),
+      [80, 443, 4317],
+    );
   });
 
   it("isolates a service it has no flows for: public ports and DNS only", () => {

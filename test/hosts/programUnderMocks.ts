@@ -158,6 +158,24 @@ export const CONFIGURATIONS: {
     },
   },
   {
+    name: "kubernetes storage external",
+    config: {
+      host: "kubernetes",
+      storage: "external",
+      kubernetes: JSON.stringify({ ingressHost: "ingest.example.com" }),
+      externalStorage: JSON.stringify({
+        metricsWriteUrl: "https://vminsert.example.com/insert/0/prometheus/api/v1/write",
+        metricsQueryUrl: "http://vmselect.monitoring.svc:8481/select/0/prometheus",
+        tracesEndpoint: "jaeger-collector.example.com:4317",
+        tracesQueryUrl: "http://jaeger-query.monitoring.svc:16686",
+        logsEndpoint: "https://vlinsert.example.com:9481/insert/opentelemetry",
+        logsQueryUrl: "http://vlselect.monitoring.svc:9471",
+      }),
+      externalLogsAuth: "Bearer logs-credential-for-the-policy-test",
+    },
+    secretKeys: ["externalLogsAuth"],
+  },
+  {
     name: "kubernetes sampling, kubeconfig secret",
     config: {
       host: "kubernetes",

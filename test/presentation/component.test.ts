@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import type * as pulumiType from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { Host, Storage } from "../../components/types";
 import { generatedSecret, ofType, output, recorded, scanSecrets, settle } from "../shipping/mocks";
 import { installPresentationMocks, MOCK_PRIVATE_KEY, PUBLIC_IP } from "./mocks";
@@ -101,6 +102,33 @@ describe("PresentationPhase (mocks)", () => {
     assertOnlySecret([ADMIN_PASSWORD, DB_PASSWORD, SMTP_PASSWORD, generatedSecret("pres-secret-key")]);
     // No admin password was generated: the user's is used.
     assert.equal(ofType("random:index/randomPassword:RandomPassword").length, 1);
+  });
+
+  it("points the logs datasource at the log store ShippingPhase names: yours with storage external, else Firefly's", async () => {
+    const logsDatasource = (name: string) => {
+      const c = ofType("docker:index/container:Container").find(
+        (r) => r.name.startsWith(`${name}-`) && r.inputs.name?.endsWith("grafana"),
+      )!;
+      const file = unwrap(c.inputs.uploads).find((u: any) => u.file.includes("datasources")).content;
+      return parse(file).datasources.find((d: any) => d.uid === "firefly-logs");
+    };
+    new m.PresentationPhase("ext", {
+      storage: Storage.External,
+      dockerNetwork: "firefly-net",
+      prometheusUrl: "https://vmselect.example.com/select/0/prometheus",
+      jaegerUrl: "https://jaeger-query.example.com",
+      // As ShippingPhase hands it over: an output.
+      logsUrl: pulumi.output("https://vlselect.example.com"),
+    });
+    new m.PresentationPhase("own", {
+      storage: Storage.Prometheus,
+      dockerNetwork: "firefly-net",
+      ...shipping,
+    });
+    await settle();
+    assert.equal(logsDatasource("ext").url, "https://vlselect.example.com");
+    assert.equal(logsDatasource("ext").type, "victoriametrics-logs-datasource");
+    assert.equal(logsDatasource("own").url, "http://victorialogs:9428");
   });
 
   it("docker off loopback: Grafana is public, so it serves HTTPS with a self-signed certificate", async () => {

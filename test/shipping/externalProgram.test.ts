@@ -28,6 +28,8 @@ describe("the program with storage external (mocks)", function () {
       metricsQueryUrl: "http://vmselect.monitoring:8481/select/0/prometheus",
       tracesEndpoint: "jaeger-collector.example.com:4317",
       tracesQueryUrl: "http://jaeger-query.monitoring:16686",
+      logsEndpoint: "https://vlinsert.example.com/insert/opentelemetry",
+      logsQueryUrl: "http://vlselect.monitoring:9471",
     };
     pulumi.runtime.setAllConfig(
       {
@@ -45,12 +47,7 @@ describe("the program with storage external (mocks)", function () {
       .filter((c) => !c.name.endsWith("-init"))
       .map((c) => c.inputs.name)
       .sort();
-    // The log store still runs beside the gateway: logs are not routed to an external store yet.
-    assert.deepEqual(containers, [
-      "firefly-presentation-grafana-grafana",
-      "firefly-shipping-collector",
-      "firefly-shipping-victorialogs",
-    ]);
+    assert.deepEqual(containers, ["firefly-presentation-grafana-grafana", "firefly-shipping-collector"]);
     const upload = (name: string, file: RegExp) =>
       ofType("docker:index/container:Container")
         .find((c) => c.inputs.name === name)
@@ -58,9 +55,15 @@ describe("the program with storage external (mocks)", function () {
     const collector = parse(upload("firefly-shipping-collector", /collector\.yaml$/));
     assert.equal(collector.exporters["prometheusremotewrite/otel"].endpoint, external.metricsWriteUrl);
     assert.equal(collector.exporters["otlp_grpc/traces"].endpoint, external.tracesEndpoint);
-    const datasources = JSON.stringify(parse(upload("firefly-presentation-grafana-grafana", /datasources/)));
-    assert.ok(datasources.includes(external.metricsQueryUrl), datasources);
-    assert.ok(datasources.includes(external.tracesQueryUrl), datasources);
+    assert.equal(
+      collector.exporters["otlp_http/logs"].logs_endpoint,
+      "https://vlinsert.example.com/insert/opentelemetry/v1/logs",
+    );
+    const datasources = parse(upload("firefly-presentation-grafana-grafana", /datasources/)).datasources;
+    const url = (uid: string) => datasources.find((d: { uid: string }) => d.uid === uid)?.url;
+    assert.equal(url("firefly-prometheus"), external.metricsQueryUrl);
+    assert.equal(url("firefly-jaeger"), external.tracesQueryUrl);
+    assert.equal(url("firefly-logs"), external.logsQueryUrl);
     assert.deepEqual(scanSecrets([METRICS_AUTH]).plain, []);
   });
 });
