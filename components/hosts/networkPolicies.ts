@@ -51,6 +51,16 @@ function smtpPort(spec: ServiceSpec): number | undefined {
   return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
+/**
+ * Grafana installs the plugins named in GF_PLUGINS_PREINSTALL_SYNC (the log store's datasource) from
+ * its plugin catalogue, over HTTPS, before it serves: without this port it starts with no logs
+ * datasource. The catalogue's addresses are not Firefly's to know, so the port, to any address.
+ */
+function pluginCataloguePort(spec: ServiceSpec): number | undefined {
+  const sync = spec.env?.GF_PLUGINS_PREINSTALL_SYNC;
+  return typeof sync === "string" && sync !== "" ? 443 : undefined;
+}
+
 /** The TCP port of each address (`https://host[:port]/…`, `http://…`, or `host:port`), each once. */
 export function portsOf(addresses: readonly string[]): number[] {
   const ports = addresses.map((a) => {
@@ -108,6 +118,9 @@ export function renderNetworkPolicies(services: ServiceSpec[], namespace: unknow
       egress.push({ to: [pods(spec.name)], ports: [{ protocol: "TCP", port: peer }] });
     const smtp = smtpPort(spec);
     if (smtp !== undefined) egress.push({ to: ANYWHERE, ports: [{ protocol: "TCP", port: smtp }] });
+    const catalogue = pluginCataloguePort(spec);
+    if (catalogue !== undefined && catalogue !== smtp)
+      egress.push({ to: ANYWHERE, ports: [{ protocol: "TCP", port: catalogue }] });
     // Stores you run live outside the namespace, under DNS names a policy cannot select: their ports,
     // to any address. One rule per port: a rule with an empty port list would open every port.
     const outside = (ports: number[]) => [

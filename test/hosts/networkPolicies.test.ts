@@ -206,13 +206,18 @@ describe("kubernetes network policies (the program under mocks)", function () {
         assert.deepEqual(workloadNames.sort(), ["collector", "grafana"], "no store runs in the namespace");
         // remote write and the log endpoint over 443 and 9481, OTLP/gRPC on 4317.
         assert.deepEqual(outside(policy("collector")), [443, 4317, 9481]);
-        // PromQL, Jaeger query and LogsQL on the query URLs' ports.
-        assert.deepEqual(outside(policy("grafana")), [8481, 9471, 16686]);
+        // PromQL, Jaeger query and LogsQL on the query URLs' ports, and HTTPS for the plugin catalogue.
+        assert.deepEqual(outside(policy("grafana")), [443, 8481, 9471, 16686]);
         for (const rule of [...policy("collector").spec.egress, ...policy("grafana").spec.egress])
           assert.ok(rule.ports?.length > 0, "every egress rule names its ports (none would mean all)");
       } else {
         assert.ok(workloadNames.includes("victorialogs"), `${name}: Firefly's own log store runs`);
         assert.deepEqual(outside(policy("collector")), [], `${name}: the collector reaches nothing outside`);
+        if (policy("grafana"))
+          assert.ok(
+            outside(policy("grafana")).includes(443),
+            `${name}: Grafana cannot reach the plugin catalogue for its logs datasource`,
+          );
       }
     }
   });
@@ -275,7 +280,7 @@ describe("network policy renderer (pure)", () => {
     assert.equal(policy.spec.egress.length, 1);
   });
 
-  it("lets Grafana reach its mail relay's port, anywhere, only when SMTP is set", () => {
+  it("lets Grafana reach its mail relay's port only when SMTP is set, and HTTPS only for plugins it must install", () => {
     const grafana = (env: Record<string, string>): ServiceSpec => ({
       name: "grafana",
       image: "g",
@@ -287,6 +292,9 @@ describe("network policy renderer (pure)", () => {
       renderNetworkPolicies([grafana(env)], "ns")[0].spec.egress;
     const relay = (rules: any[]) => rules.find((r) => r.to?.some((p: any) => p.ipBlock));
     assert.equal(relay(egress({})), undefined);
+    assert.deepEqual(relay(egress({ GF_PLUGINS_PREINSTALL_SYNC: "victoriametrics-logs-datasource" })).ports, [
+      { protocol: "TCP", port: 443 },
+    ]);
     assert.deepEqual(relay(egress({ GF_SMTP_HOST: "email-smtp.eu-west-1.amazonaws.com:587" })).ports, [
       { protocol: "TCP", port: 587 },
     ]);
