@@ -18,10 +18,10 @@ import {
 } from "../../components/shipping/collectorConfig";
 import { Storage } from "../../components/types";
 import { selfSignedPeerCertificate } from "../hosts/replicas";
+import { freePorts } from "../pipeline/processes";
 import { firehoseLoad } from "./firehoseLoad";
 import {
   cpuSeconds,
-  freePort,
   QUICK,
   REPO,
   round,
@@ -240,15 +240,18 @@ export interface Gateway {
 /** Starts the built collector with the chosen configuration in front of fresh counting sinks. */
 export async function startGateway(config: Gateway["config"]): Promise<Gateway> {
   const sinks = await startSinks();
+  // Held open together, so no two come back the same (one at a time, the system may reuse one).
+  const [otlpGrpc, otlpHttp, firehose, firehoseLogs, health, zpages, metrics, selfMetrics] =
+    await freePorts(8);
   const ports: CollectorPorts = {
-    otlpGrpc: await freePort(),
-    otlpHttp: await freePort(),
-    firehose: await freePort(),
-    firehoseLogs: await freePort(),
-    health: await freePort(),
-    zpages: await freePort(),
-    metrics: await freePort(),
-    selfMetrics: await freePort(),
+    otlpGrpc,
+    otlpHttp,
+    firehose,
+    firehoseLogs,
+    health,
+    zpages,
+    metrics,
+    selfMetrics,
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `firefly-bench-gw-${config}-`));
   const token = crypto.randomUUID();
@@ -441,20 +444,13 @@ export async function startReplicaGateway(count: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `firefly-bench-replicas-${count}-`));
   const tls = selfSignedPeerCertificate(dir);
   const token = crypto.randomUUID();
-  const ports = [];
-  for (let i = 0; i < count; i++) {
-    ports.push({
-      otlpGrpc: await freePort(),
-      otlpHttp: await freePort(),
-      firehose: await freePort(),
-      health: await freePort(),
-      zpages: await freePort(),
-      metrics: await freePort(),
-      otlpPeers: await freePort(),
-      selfMetrics: await freePort(),
-      firehoseLogs: await freePort(),
-    });
-  }
+  // Every replica's ports held open together, so no two come back the same.
+  const free = await freePorts(count * 9);
+  const ports = Array.from({ length: count }, (_, i) => {
+    const [otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics, firehoseLogs] =
+      free.slice(i * 9, i * 9 + 9);
+    return { otlpGrpc, otlpHttp, firehose, health, zpages, metrics, otlpPeers, selfMetrics, firehoseLogs };
+  });
   const peers = ports.map((p) => `127.0.0.1:${p.otlpPeers}`);
   const replicas: { pid: number; sinks: Sinks; started: Started; ports: (typeof ports)[number] }[] = [];
   const stopAll = async () => {

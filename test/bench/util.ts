@@ -40,17 +40,6 @@ export function summarize(samples: readonly number[]): Summary {
 
 export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const children = new Set<ChildProcess>();
 // A benchmark that throws must not leave a collector running on the machine.
 process.on("exit", () => {
