@@ -2,7 +2,6 @@
 // and scraping the collector's own Prometheus metrics.
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 
 export const REPO = path.resolve(__dirname, "../..");
