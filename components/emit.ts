@@ -4,19 +4,14 @@
 // program are instrumented by `fireflyTransform` / `instrumentFunctionArgs` (exported below).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  ConfigError,
-  DEFAULT_METRIC_NAMES,
-  firehoseUrlProblem,
-  InstrumentationMode,
-  otlpEndpointProblem,
-} from "./config";
+import { ConfigError, DEFAULT_METRIC_NAMES, InstrumentationMode } from "./config";
 import { InstrumentedFunction } from "./emit/existingFunction";
 import { validateInstrumentationOptions } from "./emit/instrument";
 import { DEFAULT_LAYER_ZIP, publishLayer, validateLayerName } from "./emit/layer";
 import { createLogsDelivery, validateLogsDelivery } from "./emit/logs";
 import { validateMetricNames, validateMetricsDelivery } from "./emit/metrics";
 import { createMetricsDelivery } from "./emit/metricsDelivery";
+import { firehoseUrlProblem, otlpEndpointProblem } from "./reachability";
 
 export {
   fireflyTransform,

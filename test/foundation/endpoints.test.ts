@@ -2,8 +2,8 @@
 // URL directly (any language reaches the same TypeScript check through the component provider).
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { AddressKind, addressKind } from "../../components/config";
 import { validateEndpoints } from "../../components/emit";
+import { AddressKind, addressKind } from "../../components/reachability";
 
 describe("EmitPhase endpoints Lambda and Firehose can reach", () => {
   it("classifies addresses as Lambda sees them", () => {
