@@ -1,18 +1,14 @@
 // OTLP/HTTP span export with node:http(s). One POST per flush; the caller bounds it with a signal.
+// Nothing here runs in init but the constructor: the serialisers, the transport and its agent are
+// loaded and made at the first export, after the first response.
 import type * as ChildProcess from "node:child_process";
-import * as http from "node:http";
-import type * as Https from "node:https";
+import type * as Http from "node:http";
 import { context } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
-import {
-  JsonLogsSerializer,
-  JsonTraceSerializer,
-  ProtobufLogsSerializer,
-  ProtobufTraceSerializer,
-} from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Protocol } from "./config";
 import type { LogRecord } from "./logs";
+import type * as Serialize from "./serialize";
 
 export interface OtlpExporterOptions {
   readonly url: string;
@@ -24,6 +20,13 @@ export interface OtlpExporterOptions {
 
 type Item = ReadableSpan | LogRecord;
 
+// The layer's build resolves "./serialize" to firefly/serialize.cjs beside the layer's own bundle.
+let serializer: typeof Serialize.serialize | undefined;
+const serialize: typeof Serialize.serialize = (...args) => {
+  serializer ??= (require("./serialize") as typeof Serialize).serialize;
+  return serializer(...args);
+};
+
 // The child's whole program: POST stdin to FF_URL with FF_HEADERS; exit 0 on 2xx.
 const SYNC_POST = `const u=new URL(process.env.FF_URL),m=require(u.protocol==="https:"?"node:https":"node:http"),c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{const b=Buffer.concat(c);m.request(u,{method:"POST",headers:{...JSON.parse(process.env.FF_HEADERS),"content-length":b.length}},r=>{r.resume();r.on("end",()=>process.exit(r.statusCode>=200&&r.statusCode<300?0:2))}).on("error",()=>process.exit(3)).end(b)})`;
 
@@ -31,25 +34,27 @@ const SYNC_POST = `const u=new URL(process.env.FF_URL),m=require(u.protocol==="h
 export class OtlpHttpExporter {
   private readonly url: URL;
   // Keep-alive saves a TCP (and TLS) handshake per invocation; a socket that died while the
-  // environment was frozen is retried once on a fresh one.
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof Https;
+  // environment was frozen is retried once on a fresh one. node:https loads TLS and crypto (several
+  // ms): made at the first export, never in init.
+  private client: { transport: typeof Http; agent: Http.Agent } | undefined;
 
   constructor(private readonly options: OtlpExporterOptions) {
     this.url = new URL(options.url);
-    // TLS and crypto cost several ms of init to load: only when the endpoint needs them.
-    this.transport = this.url.protocol === "https:" ? process.getBuiltinModule("node:https") : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
   serialize(items: Item[]): Uint8Array {
-    const json = this.options.protocol === "http/json";
-    const body =
-      this.options.signal === "logs"
-        ? (json ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(items as never)
-        : (json ? JsonTraceSerializer : ProtobufTraceSerializer).serializeRequest(items as ReadableSpan[]);
-    if (!body) throw new Error("OTLP serialisation produced no body");
-    return body;
+    return serialize(this.options.signal ?? "traces", this.options.protocol, items);
+  }
+
+  private connection(): { transport: typeof Http; agent: Http.Agent } {
+    if (!this.client) {
+      // node:https's request and Agent have node:http's shape.
+      const transport = process.getBuiltinModule(
+        this.url.protocol === "https:" ? "node:https" : "node:http",
+      ) as typeof Http;
+      this.client = { transport, agent: new transport.Agent({ keepAlive: true, maxSockets: 2 }) };
+    }
+    return this.client;
   }
 
   /**
@@ -96,7 +101,7 @@ export class OtlpHttpExporter {
 
   private post(body: Uint8Array, signal: AbortSignal, background: boolean): Promise<void> {
     const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
-    const transport = this.transport;
+    const { transport, agent } = this.connection();
     // Our own export must not become a traced client span (nor carry a traceparent).
     return context.with(suppressTracing(context.active()), () => {
       return new Promise<void>((resolve, reject) => {
@@ -104,7 +109,7 @@ export class OtlpHttpExporter {
           this.url,
           {
             method: "POST",
-            agent: this.agent,
+            agent,
             signal,
             headers: {
               ...this.options.headers,
@@ -128,6 +133,6 @@ export class OtlpHttpExporter {
   }
 
   shutdown(): void {
-    this.agent.destroy();
+    this.client?.agent.destroy();
   }
 }
