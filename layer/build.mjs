@@ -12,6 +12,7 @@ import {
   copyFileSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   utimesSync,
@@ -46,8 +47,11 @@ const noMachineId = {
   },
 };
 
+const { version } = JSON.parse(readFileSync(join(here, "../package.json"), "utf8"));
+
 const common = {
   bundle: true,
+  define: { __FIREFLY_VERSION__: JSON.stringify(version) },
   platform: "node",
   target: "node20",
   minify: true,
@@ -96,7 +100,7 @@ await Promise.all([
 
 writeFileSync(
   join(sdkDir, "package.json"),
-  `${JSON.stringify({ name: "@firefly-o11y/aws-sdk", version: "0.1.0", main: "index.js", types: "index.d.ts", license: "Apache-2.0" }, null, 2)}\n`,
+  `${JSON.stringify({ name: "@firefly-o11y/aws-sdk", version, main: "index.js", types: "index.d.ts", license: "Apache-2.0" }, null, 2)}\n`,
 );
 copyFileSync(join(here, "aws-sdk.d.ts"), join(sdkDir, "index.d.ts"));
 copyFileSync(join(here, "src/entry.mjs"), join(root, "firefly/handler.mjs"));

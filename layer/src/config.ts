@@ -42,6 +42,8 @@ export interface LayerConfig {
   readonly samplerRatio: number;
   readonly propagators: readonly ("tracecontext" | "baggage")[];
   readonly disabled: boolean;
+  /** No startup line (FIREFLY_QUIET); warnings are still written. */
+  readonly quiet: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -186,6 +188,7 @@ export function readConfig(env: Env): LayerConfig {
   }
 
   const disabled = ["true", "1"].includes((nonEmpty(env.OTEL_SDK_DISABLED) ?? "").toLowerCase());
+  const quiet = flag("FIREFLY_QUIET", false);
 
   return {
     tracesUrl: url,
@@ -205,6 +208,7 @@ export function readConfig(env: Env): LayerConfig {
     samplerRatio,
     propagators,
     disabled,
+    quiet,
     warnings,
   };
 }

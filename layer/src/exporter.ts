@@ -27,8 +27,43 @@ const serialize: typeof Serialize.serialize = (...args) => {
   return serializer(...args);
 };
 
-// The child's whole program: POST stdin to FF_URL with FF_HEADERS; exit 0 on 2xx.
-const SYNC_POST = `const u=new URL(process.env.FF_URL),m=require(u.protocol==="https:"?"node:https":"node:http"),c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{const b=Buffer.concat(c);m.request(u,{method:"POST",headers:{...JSON.parse(process.env.FF_HEADERS),"content-length":b.length}},r=>{r.resume();r.on("end",()=>process.exit(r.statusCode>=200&&r.statusCode<300?0:2))}).on("error",()=>process.exit(3)).end(b)})`;
+/** One OTLP request, ready to send from a child process (see postSync). */
+export interface SyncPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+// The child's whole program: POST each request of the JSON array on stdin ({u: url, h: headers,
+// b: base64 body}) at once; print each one's HTTP status (0: no answer), in order; exit when all ended.
+const SYNC_POST = `const c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{const q=JSON.parse(Buffer.concat(c)),s=q.map(()=>0);let n=q.length;const done=()=>{if(--n===0){process.stdout.write(s.join(" "));process.exit(0)}};q.forEach((r,i)=>{const u=new URL(r.u),b=Buffer.from(r.b,"base64");require(u.protocol==="https:"?"node:https":"node:http").request(u,{method:"POST",headers:{...r.h,"content-length":b.length}},x=>{s[i]=x.statusCode;x.resume();x.on("end",done)}).on("error",done).end(b)})})`;
+
+/**
+ * Sends the requests from a short-lived child process and waits for it: for a process about to exit
+ * (an uncaught exception), where the runtime exits as soon as the event's listeners return. One child
+ * for all of them: a Node start (~40 ms), paid only on a crash. Returns each request's HTTP status
+ * (0: no answer); throws when the child did not finish within `timeoutMs`.
+ */
+export function postSync(posts: readonly SyncPost[], timeoutMs: number): number[] {
+  const input = JSON.stringify(
+    posts.map((p) => ({ u: p.url, h: p.headers, b: Buffer.from(p.body).toString("base64") })),
+  );
+  const env: Record<string, string> = {};
+  for (const key of ["PATH", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]) {
+    const value = process.env[key];
+    if (value) env[key] = value;
+  }
+  // Loaded here, on a crash, not at init: child_process costs milliseconds of every cold start.
+  const { execFileSync } = process.getBuiltinModule("node:child_process") as typeof ChildProcess;
+  const out = execFileSync(process.execPath, ["-e", SYNC_POST], {
+    input,
+    timeout: timeoutMs,
+    env,
+    stdio: "pipe",
+    encoding: "utf8",
+  });
+  return out.split(" ").map(Number);
+}
 
 /** Sends spans to an OTLP/HTTP endpoint. Resolves when the endpoint answered 2xx; rejects otherwise. */
 export class OtlpHttpExporter {
@@ -73,30 +108,25 @@ export class OtlpHttpExporter {
     }
   }
 
-  /**
-   * Exports from a process about to exit (an uncaught exception): the runtime exits as soon as the
-   * event's listeners return, so the POST runs to completion in a short-lived child process, bounded
-   * by `timeoutMs`. Costs a Node start (~40 ms), paid only on a crash. Throws when not exported.
-   */
-  sendSync(spans: Item[], timeoutMs: number): void {
-    const body = this.serialize(spans);
+  /** The request that would send these spans (or log records), for postSync. */
+  request(items: Item[]): SyncPost {
     const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
-    const env: Record<string, string> = {
-      FF_URL: this.url.href,
-      FF_HEADERS: JSON.stringify({ ...this.options.headers, "content-type": contentType }),
+    return {
+      url: this.url.href,
+      headers: { ...this.options.headers, "content-type": contentType },
+      body: this.serialize(items),
     };
-    for (const key of ["PATH", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]) {
-      const value = process.env[key];
-      if (value) env[key] = value;
-    }
-    // Loaded here, on a crash, not at init: child_process costs milliseconds of every cold start.
-    const { execFileSync } = process.getBuiltinModule("node:child_process") as typeof ChildProcess;
-    execFileSync(process.execPath, ["-e", SYNC_POST], {
-      input: body,
-      timeout: timeoutMs,
-      env,
-      stdio: "pipe",
-    });
+  }
+
+  /**
+   * Exports from a process about to exit (see postSync), together with `also` (the invocation's log
+   * records) in the same child process. Throws when the spans were not exported.
+   */
+  sendSync(spans: Item[], timeoutMs: number, also: readonly SyncPost[] = []): void {
+    const own = spans.length > 0 ? [this.request(spans)] : [];
+    const [status] = postSync([...own, ...also], timeoutMs);
+    if (own.length > 0 && !(status >= 200 && status < 300))
+      throw new Error(`OTLP endpoint ${this.url.origin} answered ${status ? `HTTP ${status}` : "nothing"}`);
   }
 
   private post(body: Uint8Array, signal: AbortSignal, background: boolean): Promise<void> {

@@ -1,13 +1,15 @@
 // Builds the layer's instrumentation from the environment. Any failure here leaves the function
 // uninstrumented (and says why in its log) instead of failing its init.
 import { resourceFromAttributes } from "@opentelemetry/resources";
+import { announce, offLine, startupLine } from "./announce";
 import { type LayerConfig, readConfig } from "./config";
-import { OtlpHttpExporter } from "./exporter";
+import { OtlpHttpExporter, type SyncPost } from "./exporter";
 import { InternalExtension } from "./extension";
 import { instrumentHttpClients } from "./http-client";
 import { crashInvocation, type Instrumentation } from "./invocation";
 import { LogCapture } from "./logs";
 import { InvocationSpanProcessor } from "./processor";
+import { WRAPPER_MARK } from "./redirect";
 import { createPropagator, registerTracing, resourceAttributes } from "./tracing";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -72,7 +74,12 @@ function setupLogs(config: LayerConfig, env: Env, processor: InvocationSpanProce
       clearTimeout(timer);
     }
   };
-  return { capture, flush };
+  /** The records captured so far, as a request for a crash's synchronous export (none: nothing). */
+  const crashPosts = (): SyncPost[] => {
+    const records = capture.take();
+    return records.length > 0 ? [exporter.request(records)] : [];
+  };
+  return { capture, flush, crashPosts };
 }
 
 /**
@@ -83,7 +90,10 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
   try {
     const config = readConfig(env);
     for (const warning of config.warnings) log(warning);
-    if (config.disabled) return undefined;
+    if (config.disabled) {
+      if (!config.quiet) announce(offLine());
+      return undefined;
+    }
     const exporter = new OtlpHttpExporter({
       url: config.tracesUrl,
       protocol: config.protocol,
@@ -112,11 +122,15 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
     const extension = config.exportAfterResponse
       ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
       : undefined;
+    if (!config.quiet) {
+      const wrapped = (globalThis as Record<symbol, unknown>)[WRAPPER_MARK] === true;
+      announce(startupLine(config, wrapped ? "wrapper" : "handler", extension !== undefined));
+    }
     return {
       tracer,
       propagator: createPropagator(config.propagators),
       flush: (limitMs) => flush(limitMs),
-      flushSync: (limitMs) => processor.flushSync(limitMs),
+      flushSync: (limitMs) => processor.flushSync(limitMs, logs?.crashPosts),
       openSpans: (traceId) => processor.openSpans(traceId),
       onStart: (requestId) => logs?.capture.begin(requestId),
       beforeEnd: (span) => {

@@ -96,6 +96,52 @@ for (const runtime of RUNTIMES) {
           assert.doesNotMatch(fn.log, /deprecat|\[firefly\]/i);
         });
       }
+      it(`${mode}: says it is alive in one line at cold start, nothing per invocation, never as a log record; FIREFLY_QUIET=true silences it`, async () => {
+        const token = "s3cret-token";
+        const fn = await startFunction({
+          mode,
+          taskRoot: FN,
+          handler: "faults.logs",
+          runtime,
+          env: {
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${token}`,
+          },
+        });
+        running.push(fn);
+        for (const n of [1, 2, 3]) {
+          const res = await fn.invoke({ n });
+          assert.equal(res.ok, true, JSON.stringify(res.error));
+          await fn.billedMs(res.requestId);
+        }
+        const host = new URL(receiver.url).host;
+        const lines = fn.log.split("\n").filter((l) => l.includes("firefly: layer"));
+        assert.equal(lines.length, 1, fn.log);
+        assert.match(
+          lines[0],
+          new RegExp(
+            `^firefly: layer \\d+\\.\\d+\\.\\d+ active, ${mode === "wrapper" ? "wrapper" : "handler"} mode, endpoint ${host.replaceAll(".", "\\.")}, sampler parentbased_always_on, export after the response, logs on$`,
+          ),
+        );
+        assert.doesNotMatch(fn.log, new RegExp(token));
+        assert.doesNotMatch(fn.log, /\[firefly\]/);
+        assert.ok(receiver.logs.length > 0, "the invocations' own lines were captured");
+        assert.equal(receiver.logs.filter((l) => String(l.body).includes("firefly: layer")).length, 0);
+
+        const quiet = await startFunction({
+          mode,
+          taskRoot: FN,
+          handler: "index.handler",
+          runtime,
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, FIREFLY_QUIET: "true" },
+        });
+        running.push(quiet);
+        const res = await quiet.invoke({ n: 1 });
+        assert.equal(res.ok, true);
+        await quiet.billedMs(res.requestId);
+        assert.doesNotMatch(quiet.log, /firefly: layer/);
+      });
+
       it(`${mode}: memory and init: configured size and peak RSS on every span, init duration on the cold one`, async () => {
         const fn = await start(mode, FN, "faults.allocate");
         const cold = await fn.invoke({ mb: 0 });
@@ -128,6 +174,13 @@ for (const runtime of RUNTIMES) {
         const [span] = await receiver.waitForSpans(1);
         assert.equal(span.attributes["firefly.crash"], true);
         assert.match(String(span.events[0].attributes["exception.message"]), /crashed: boom/);
+        // The invocation's log records go with its spans, in the same last-moment export.
+        const logs = await receiver.waitForLogs(1);
+        const line = logs.find((l) => l.body === "about to crash: boom");
+        assert.ok(line, JSON.stringify(logs.map((l) => l.body)));
+        assert.equal(line.attributes["faas.invocation_id"], res.requestId);
+        assert.equal(line.traceId, span.traceId);
+        assert.equal(line.spanId, span.spanId);
       });
 
       it(`${mode}: logs: console and stdout/stderr lines become OTLP log records with severity and trace context; CloudWatch output unchanged`, async () => {
