@@ -13,7 +13,8 @@ export type LayerMode = "handler" | "wrapper";
 
 /** The startup line: version, mode, endpoint host, sampler, and where spans are exported. */
 export function startupLine(
-  config: Pick<LayerConfig, "tracesUrl" | "sampler" | "samplerRatio" | "logs">,
+  config: Pick<LayerConfig, "tracesUrl" | "sampler" | "samplerRatio" | "logs"> &
+    Partial<Pick<LayerConfig, "multiConcurrent">>,
   mode: LayerMode,
   exportAfterResponse: boolean,
 ): string {
@@ -26,7 +27,8 @@ export function startupLine(
   const sampler = config.sampler.endsWith("traceidratio")
     ? `${config.sampler} ${config.samplerRatio}`
     : config.sampler;
-  return `firefly: layer ${LAYER_VERSION} active, ${mode} mode, endpoint ${host}, sampler ${sampler}, export ${exportAfterResponse ? "after the response" : "before each response"}, logs ${config.logs ? "on" : "off"}`;
+  const concurrency = config.multiConcurrent ? ", multi-concurrent" : "";
+  return `firefly: layer ${LAYER_VERSION} active, ${mode} mode${concurrency}, endpoint ${host}, sampler ${sampler}, export ${exportAfterResponse ? "after the response" : "before each response"}, logs ${config.logs ? "on" : "off"}`;
 }
 
 /** The line for a function whose layer was switched off. */

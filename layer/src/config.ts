@@ -44,6 +44,11 @@ export interface LayerConfig {
   readonly disabled: boolean;
   /** No startup line (FIREFLY_QUIET); warnings are still written. */
   readonly quiet: boolean;
+  /**
+   * Several invocations in flight in one process (Lambda Managed Instances, which sets
+   * AWS_LAMBDA_MAX_CONCURRENCY, the variable aws-lambda-ric 4 switches on).
+   */
+  readonly multiConcurrent: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -189,6 +194,7 @@ export function readConfig(env: Env): LayerConfig {
 
   const disabled = ["true", "1"].includes((nonEmpty(env.OTEL_SDK_DISABLED) ?? "").toLowerCase());
   const quiet = flag("FIREFLY_QUIET", false);
+  const multiConcurrent = env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined;
 
   return {
     tracesUrl: url,
@@ -209,6 +215,7 @@ export function readConfig(env: Env): LayerConfig {
     propagators,
     disabled,
     quiet,
+    multiConcurrent,
     warnings,
   };
 }

@@ -109,7 +109,10 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
     instrumentHttpClients(tracer, {
       ignoreHosts: env.AWS_LAMBDA_RUNTIME_API ? [env.AWS_LAMBDA_RUNTIME_API] : [],
     });
-    const logs = setupLogs(config, env, processor);
+    // Lambda Managed Instances (aws-lambda-ric 4's multi-concurrent mode) run several invocations at
+    // once in one process: a log line cannot be told apart by invocation there, so none is captured,
+    // rather than one carrying another invocation's id.
+    const logs = config.multiConcurrent ? undefined : setupLogs(config, env, processor);
     const flush = async (limitMs: number | undefined, background = false) => {
       const [spans] = await Promise.all([
         processor.flush(limitMs, background),
@@ -119,12 +122,22 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
     };
     watchCrashes();
     // Everything above runs synchronously when called: tracing is in place before user code loads.
-    const extension = config.exportAfterResponse
-      ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
-      : undefined;
+    // There, too, the environment is never frozen between invocations and its INVOKE events cannot
+    // follow invocations that overlap: export after each response without registering.
+    const background = config.exportAfterResponse && config.multiConcurrent;
+    const extension =
+      config.exportAfterResponse && !config.multiConcurrent
+        ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
+        : undefined;
     if (!config.quiet) {
       const wrapped = (globalThis as Record<symbol, unknown>)[WRAPPER_MARK] === true;
-      announce(startupLine(config, wrapped ? "wrapper" : "handler", extension !== undefined));
+      announce(
+        startupLine(
+          { ...config, logs: logs !== undefined },
+          wrapped ? "wrapper" : "handler",
+          extension !== undefined || background,
+        ),
+      );
     }
     return {
       tracer,
@@ -151,7 +164,9 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
             if (afterEmptyLoop) process.once("beforeExit", exportNow);
             else exportNow();
           }
-        : undefined,
+        : background
+          ? (_requestId, limitMs) => afterThisTurn(() => void flush(limitMs, true).catch(() => undefined))
+          : undefined,
       timeoutMarginMs: config.timeoutMarginMs,
       coldStartPossible: env.AWS_LAMBDA_INITIALIZATION_TYPE !== "provisioned-concurrency",
     };

@@ -96,6 +96,49 @@ for (const runtime of RUNTIMES) {
           assert.doesNotMatch(fn.log, /deprecat|\[firefly\]/i);
         });
       }
+      if (runtime === "nodejs24.x")
+        it(`${mode}: multi-concurrent (Lambda Managed Instances, AWS_LAMBDA_MAX_CONCURRENCY): overlapping invocations keep their own spans, exported without an extension, no log capture`, async () => {
+          const fn = await startFunction({
+            mode,
+            taskRoot: FN,
+            handler: "faults.slow",
+            runtime,
+            env: {
+              OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+              AWS_LAMBDA_MAX_CONCURRENCY: "8",
+              // aws-lambda-ric 4 runs the handler in worker threads, each taking several invocations.
+              AWS_LAMBDA_NODEJS_WORKER_COUNT: "2",
+            },
+          });
+          running.push(fn);
+          assert.equal(
+            fn.extensions,
+            0,
+            "no extension: its INVOKE events cannot follow overlapping invocations",
+          );
+          const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => fn.invoke({ ms: 300, n })));
+          for (const r of results) assert.equal(r.ok, true, JSON.stringify(r.error));
+          const spans = await receiver.waitForSpans(6);
+          const ids = results.map((r) => r.requestId).sort();
+          assert.deepEqual(spans.map((s) => String(s.attributes["faas.invocation_id"])).sort(), ids);
+          assert.equal(new Set(spans.map((s) => s.traceId)).size, 6, "each invocation its own trace");
+          // They did run at once: some two spans overlap in time.
+          const overlap = spans.some((a) =>
+            spans.some((b) => a !== b && a.startNs < b.endNs && b.startNs < a.endNs),
+          );
+          assert.ok(overlap, "the invocations overlapped");
+          assert.equal(
+            receiver.logs.length,
+            0,
+            "no log record, rather than one with another invocation's id",
+          );
+          assert.match(
+            fn.log,
+            /firefly: layer \S+ active, \w+ mode, multi-concurrent, .*export after the response, logs off/,
+          );
+          assert.doesNotMatch(fn.log, /\[firefly\]/);
+        });
+
       it(`${mode}: says it is alive in one line at cold start, nothing per invocation, never as a log record; FIREFLY_QUIET=true silences it`, async () => {
         const token = "s3cret-token";
         const fn = await startFunction({
