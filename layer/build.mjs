@@ -49,6 +49,9 @@ const noMachineId = {
 
 const { version } = JSON.parse(readFileSync(join(here, "../package.json"), "utf8"));
 
+// Every free `performance` in the layer's bundles reads the layer's clock (src/clock.ts), not perf_hooks.
+const clock = [join(here, "src/clock.ts")];
+
 const common = {
   bundle: true,
   define: { __FIREFLY_VERSION__: JSON.stringify(version) },
@@ -76,6 +79,7 @@ await Promise.all([
     entryPoints: [join(here, "src/handler.ts")],
     outfile: join(root, "firefly/layer.cjs"),
     format: "cjs",
+    inject: clock,
     plugins: [noMachineId, lateSerializer],
   }),
   build({
@@ -83,6 +87,7 @@ await Promise.all([
     entryPoints: [join(here, "src/serialize.ts")],
     outfile: join(root, "firefly/serialize.cjs"),
     format: "cjs",
+    inject: clock,
   }),
   build({
     ...common,

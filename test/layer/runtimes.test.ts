@@ -65,6 +65,26 @@ for (const runtime of RUNTIMES) {
       assert.equal(ricVersion.split(".")[0], runtime === "nodejs24.x" ? "4" : "3");
     });
 
+    it("loads no Node built-in by the cold invocation that the runtime does not load itself, but AsyncLocalStorage's", async () => {
+      // An ES module import of node:http once loaded undici, TLS, crypto and HTTP/2 into every init
+      // (30–50 ms on Node 22 and 24); the global `performance` loads perf_hooks.
+      const loaded = async (mode: LayerMode) => {
+        const fn = await start(mode, FN, "modules.handler");
+        const res = await fn.invoke({});
+        assert.equal(res.ok, true, JSON.stringify(res.error));
+        return (res.result as { modules: string[] }).modules;
+      };
+      const without = new Set(await loaded("none"));
+      for (const mode of ["redirect", "wrapper"] as const) {
+        const extra = (await loaded(mode)).filter((m) => !without.has(m));
+        assert.deepEqual(
+          extra.filter((m) => !/^internal\/(async_local_storage\/|promise_hooks$)/.test(m)),
+          [],
+          `${mode} loads ${extra.join(", ")}`,
+        );
+      }
+    });
+
     for (const mode of ["redirect", "wrapper"] as const) {
       for (const { title, root, handler, style, callback } of HANDLERS) {
         if (callback && !callbacksAllowed) {
