@@ -4,7 +4,8 @@
 // happen during init, before the runtime's first `GET /runtime/invocation/next` (design.md §7).
 // Sockets and timers here are unreferenced: a referenced long poll would keep a callback-style
 // handler's event loop from emptying, and aws-lambda-ric 3.x posts such a response only then.
-import * as net from "node:net";
+// Named imports: a namespace import of a built-in makes the bundle copy every export of it at init.
+import { type Socket, connect as tcpConnect } from "node:net";
 
 const API = "/2020-01-01/extension";
 /** The extension's name in Lambda's logs; internal extensions may choose it freely. */
@@ -28,7 +29,7 @@ interface Reply {
  * millisecond of init, and of billed time after every response.
  */
 class LambdaApi {
-  private socket: net.Socket | undefined;
+  private socket: Socket | undefined;
   private received: Buffer = Buffer.alloc(0);
   private exchange: { resolve(reply: Reply): void; reject(error: Error): void } | undefined;
 
@@ -55,9 +56,9 @@ class LambdaApi {
     }
   }
 
-  private connect(): net.Socket {
+  private connect(): Socket {
     const colon = this.api.lastIndexOf(":");
-    const socket = net.connect(Number(this.api.slice(colon + 1)), this.api.slice(0, colon));
+    const socket = tcpConnect(Number(this.api.slice(colon + 1)), this.api.slice(0, colon));
     this.received = Buffer.alloc(0);
     socket.on("data", (chunk) => {
       this.received = this.received.length ? Buffer.concat([this.received, chunk]) : chunk;
@@ -96,7 +97,7 @@ class LambdaApi {
     });
   }
 
-  private fail(error: Error, socket: net.Socket): void {
+  private fail(error: Error, socket: Socket): void {
     const exchange = this.exchange;
     this.exchange = undefined;
     socket.destroy();
