@@ -42,6 +42,13 @@ export interface LayerConfig {
   readonly samplerRatio: number;
   readonly propagators: readonly ("tracecontext" | "baggage")[];
   readonly disabled: boolean;
+  /** No startup line (FIREFLY_QUIET); warnings are still written. */
+  readonly quiet: boolean;
+  /**
+   * Several invocations in flight in one process (Lambda Managed Instances, which sets
+   * AWS_LAMBDA_MAX_CONCURRENCY, the variable aws-lambda-ric 4 switches on).
+   */
+  readonly multiConcurrent: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -186,6 +193,8 @@ export function readConfig(env: Env): LayerConfig {
   }
 
   const disabled = ["true", "1"].includes((nonEmpty(env.OTEL_SDK_DISABLED) ?? "").toLowerCase());
+  const quiet = flag("FIREFLY_QUIET", false);
+  const multiConcurrent = env.AWS_LAMBDA_MAX_CONCURRENCY !== undefined;
 
   return {
     tracesUrl: url,
@@ -205,6 +214,8 @@ export function readConfig(env: Env): LayerConfig {
     samplerRatio,
     propagators,
     disabled,
+    quiet,
+    multiConcurrent,
     warnings,
   };
 }

@@ -1,18 +1,14 @@
 // OTLP/HTTP span export with node:http(s). One POST per flush; the caller bounds it with a signal.
+// Nothing here runs in init but the constructor: the serialisers, the transport and its agent are
+// loaded and made at the first export, after the first response.
 import type * as ChildProcess from "node:child_process";
-import * as http from "node:http";
-import type * as Https from "node:https";
+import type * as Http from "node:http";
 import { context } from "@opentelemetry/api";
 import { suppressTracing } from "@opentelemetry/core";
-import {
-  JsonLogsSerializer,
-  JsonTraceSerializer,
-  ProtobufLogsSerializer,
-  ProtobufTraceSerializer,
-} from "@opentelemetry/otlp-transformer";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Protocol } from "./config";
 import type { LogRecord } from "./logs";
+import type * as Serialize from "./serialize";
 
 export interface OtlpExporterOptions {
   readonly url: string;
@@ -24,32 +20,76 @@ export interface OtlpExporterOptions {
 
 type Item = ReadableSpan | LogRecord;
 
-// The child's whole program: POST stdin to FF_URL with FF_HEADERS; exit 0 on 2xx.
-const SYNC_POST = `const u=new URL(process.env.FF_URL),m=require(u.protocol==="https:"?"node:https":"node:http"),c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{const b=Buffer.concat(c);m.request(u,{method:"POST",headers:{...JSON.parse(process.env.FF_HEADERS),"content-length":b.length}},r=>{r.resume();r.on("end",()=>process.exit(r.statusCode>=200&&r.statusCode<300?0:2))}).on("error",()=>process.exit(3)).end(b)})`;
+// The layer's build resolves "./serialize" to firefly/serialize.cjs beside the layer's own bundle.
+let serializer: typeof Serialize.serialize | undefined;
+const serialize: typeof Serialize.serialize = (...args) => {
+  serializer ??= (require("./serialize") as typeof Serialize).serialize;
+  return serializer(...args);
+};
+
+/** One OTLP request, ready to send from a child process (see postSync). */
+export interface SyncPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
+// The child's whole program: POST each request of the JSON array on stdin ({u: url, h: headers,
+// b: base64 body}) at once; print each one's HTTP status (0: no answer), in order; exit when all ended.
+const SYNC_POST = `const c=[];process.stdin.on("data",d=>c.push(d)).on("end",()=>{const q=JSON.parse(Buffer.concat(c)),s=q.map(()=>0);let n=q.length;const done=()=>{if(--n===0){process.stdout.write(s.join(" "));process.exit(0)}};q.forEach((r,i)=>{const u=new URL(r.u),b=Buffer.from(r.b,"base64");require(u.protocol==="https:"?"node:https":"node:http").request(u,{method:"POST",headers:{...r.h,"content-length":b.length}},x=>{s[i]=x.statusCode;x.resume();x.on("end",done)}).on("error",done).end(b)})})`;
+
+/**
+ * Sends the requests from a short-lived child process and waits for it: for a process about to exit
+ * (an uncaught exception), where the runtime exits as soon as the event's listeners return. One child
+ * for all of them: a Node start (~40 ms), paid only on a crash. Returns each request's HTTP status
+ * (0: no answer); throws when the child did not finish within `timeoutMs`.
+ */
+export function postSync(posts: readonly SyncPost[], timeoutMs: number): number[] {
+  const input = JSON.stringify(
+    posts.map((p) => ({ u: p.url, h: p.headers, b: Buffer.from(p.body).toString("base64") })),
+  );
+  const env: Record<string, string> = {};
+  for (const key of ["PATH", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]) {
+    const value = process.env[key];
+    if (value) env[key] = value;
+  }
+  // Loaded here, on a crash, not at init: child_process costs milliseconds of every cold start.
+  const { execFileSync } = process.getBuiltinModule("node:child_process") as typeof ChildProcess;
+  const out = execFileSync(process.execPath, ["-e", SYNC_POST], {
+    input,
+    timeout: timeoutMs,
+    env,
+    stdio: "pipe",
+    encoding: "utf8",
+  });
+  return out.split(" ").map(Number);
+}
 
 /** Sends spans to an OTLP/HTTP endpoint. Resolves when the endpoint answered 2xx; rejects otherwise. */
 export class OtlpHttpExporter {
   private readonly url: URL;
   // Keep-alive saves a TCP (and TLS) handshake per invocation; a socket that died while the
-  // environment was frozen is retried once on a fresh one.
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof Https;
+  // environment was frozen is retried once on a fresh one. node:https loads TLS and crypto (several
+  // ms): made at the first export, never in init.
+  private client: { transport: typeof Http; agent: Http.Agent } | undefined;
 
   constructor(private readonly options: OtlpExporterOptions) {
     this.url = new URL(options.url);
-    // TLS and crypto cost several ms of init to load: only when the endpoint needs them.
-    this.transport = this.url.protocol === "https:" ? process.getBuiltinModule("node:https") : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 2 });
   }
 
   serialize(items: Item[]): Uint8Array {
-    const json = this.options.protocol === "http/json";
-    const body =
-      this.options.signal === "logs"
-        ? (json ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(items as never)
-        : (json ? JsonTraceSerializer : ProtobufTraceSerializer).serializeRequest(items as ReadableSpan[]);
-    if (!body) throw new Error("OTLP serialisation produced no body");
-    return body;
+    return serialize(this.options.signal ?? "traces", this.options.protocol, items);
+  }
+
+  private connection(): { transport: typeof Http; agent: Http.Agent } {
+    if (!this.client) {
+      // node:https's request and Agent have node:http's shape.
+      const transport = process.getBuiltinModule(
+        this.url.protocol === "https:" ? "node:https" : "node:http",
+      ) as typeof Http;
+      this.client = { transport, agent: new transport.Agent({ keepAlive: true, maxSockets: 2 }) };
+    }
+    return this.client;
   }
 
   /**
@@ -68,35 +108,30 @@ export class OtlpHttpExporter {
     }
   }
 
-  /**
-   * Exports from a process about to exit (an uncaught exception): the runtime exits as soon as the
-   * event's listeners return, so the POST runs to completion in a short-lived child process, bounded
-   * by `timeoutMs`. Costs a Node start (~40 ms), paid only on a crash. Throws when not exported.
-   */
-  sendSync(spans: Item[], timeoutMs: number): void {
-    const body = this.serialize(spans);
+  /** The request that would send these spans (or log records), for postSync. */
+  request(items: Item[]): SyncPost {
     const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
-    const env: Record<string, string> = {
-      FF_URL: this.url.href,
-      FF_HEADERS: JSON.stringify({ ...this.options.headers, "content-type": contentType }),
+    return {
+      url: this.url.href,
+      headers: { ...this.options.headers, "content-type": contentType },
+      body: this.serialize(items),
     };
-    for (const key of ["PATH", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"]) {
-      const value = process.env[key];
-      if (value) env[key] = value;
-    }
-    // Loaded here, on a crash, not at init: child_process costs milliseconds of every cold start.
-    const { execFileSync } = process.getBuiltinModule("node:child_process") as typeof ChildProcess;
-    execFileSync(process.execPath, ["-e", SYNC_POST], {
-      input: body,
-      timeout: timeoutMs,
-      env,
-      stdio: "pipe",
-    });
+  }
+
+  /**
+   * Exports from a process about to exit (see postSync), together with `also` (the invocation's log
+   * records) in the same child process. Throws when the spans were not exported.
+   */
+  sendSync(spans: Item[], timeoutMs: number, also: readonly SyncPost[] = []): void {
+    const own = spans.length > 0 ? [this.request(spans)] : [];
+    const [status] = postSync([...own, ...also], timeoutMs);
+    if (own.length > 0 && !(status >= 200 && status < 300))
+      throw new Error(`OTLP endpoint ${this.url.origin} answered ${status ? `HTTP ${status}` : "nothing"}`);
   }
 
   private post(body: Uint8Array, signal: AbortSignal, background: boolean): Promise<void> {
     const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
-    const transport = this.transport;
+    const { transport, agent } = this.connection();
     // Our own export must not become a traced client span (nor carry a traceparent).
     return context.with(suppressTracing(context.active()), () => {
       return new Promise<void>((resolve, reject) => {
@@ -104,7 +139,7 @@ export class OtlpHttpExporter {
           this.url,
           {
             method: "POST",
-            agent: this.agent,
+            agent,
             signal,
             headers: {
               ...this.options.headers,
@@ -128,6 +163,6 @@ export class OtlpHttpExporter {
   }
 
   shutdown(): void {
-    this.agent.destroy();
+    this.client?.agent.destroy();
   }
 }

@@ -4,7 +4,8 @@
 // happen during init, before the runtime's first `GET /runtime/invocation/next` (design.md §7).
 // Sockets and timers here are unreferenced: a referenced long poll would keep a callback-style
 // handler's event loop from emptying, and aws-lambda-ric 3.x posts such a response only then.
-import * as net from "node:net";
+// Named imports: a namespace import of a built-in makes the bundle copy every export of it at init.
+import { type Socket, connect as tcpConnect } from "node:net";
 
 const API = "/2020-01-01/extension";
 /** The extension's name in Lambda's logs; internal extensions may choose it freely. */
@@ -21,51 +22,135 @@ interface Reply {
 }
 
 /**
- * One HTTP/1.1 exchange with the local Lambda API over a plain socket (`Connection: close`, read to
- * the end). Not node:http: loading and compiling its client costs tens of milliseconds of init on a
- * busy machine, which this call sits in; `net` is already loaded (the standard streams use it).
+ * HTTP/1.1 to the local Lambda API over one kept-alive plain socket, one exchange at a time: the
+ * registration and every `/event/next` poll share it. Not node:http: loading and compiling its client
+ * costs tens of milliseconds of init on a busy machine, which registration sits in; `net` is already
+ * loaded. One socket rather than one per exchange: a socket's setup and teardown is about a
+ * millisecond of init, and of billed time after every response.
  */
-function request(
-  api: string,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body: string,
-  referenced: boolean,
-  timeoutMs?: number,
-): Promise<Reply> {
-  const colon = api.lastIndexOf(":");
-  const host = api.slice(0, colon);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(api.slice(colon + 1)), host);
-    if (!referenced) socket.unref();
-    if (timeoutMs !== undefined)
-      socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    const chunks: Buffer[] = [];
-    socket.on("data", (c) => chunks.push(c));
-    socket.on("error", reject);
-    socket.on("end", () => {
-      const raw = Buffer.concat(chunks).toString("utf8");
-      const split = raw.indexOf("\r\n\r\n");
-      const head = (split === -1 ? raw : raw.slice(0, split)).split("\r\n");
-      const status = Number(head[0]?.split(" ")[1]);
-      const replyHeaders: Record<string, string> = {};
-      for (const line of head.slice(1)) {
-        const i = line.indexOf(":");
-        if (i > 0) replyHeaders[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-      }
-      let text = split === -1 ? "" : raw.slice(split + 4);
-      if (replyHeaders["transfer-encoding"] === "chunked") text = dechunk(text);
-      if (!status) reject(new Error(`malformed answer from the Lambda API: ${raw.slice(0, 80)}`));
-      else resolve({ status, headers: replyHeaders, body: text });
-      socket.destroy();
+class LambdaApi {
+  private socket: Socket | undefined;
+  private received: Buffer = Buffer.alloc(0);
+  private exchange: { resolve(reply: Reply): void; reject(error: Error): void } | undefined;
+
+  constructor(private readonly api: string) {}
+
+  /**
+   * `referenced`: whether the exchange keeps the event loop alive (see the file's header). A request
+   * on a kept-alive socket the server closed meanwhile is sent again once, on a new one.
+   */
+  async request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    referenced: boolean,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    const reused = this.socket !== undefined;
+    try {
+      return await this.once(method, path, headers, body, referenced, timeoutMs);
+    } catch (error) {
+      if (!reused || (error as { answered?: boolean }).answered) throw error;
+      return this.once(method, path, headers, body, referenced, timeoutMs);
+    }
+  }
+
+  private connect(): Socket {
+    const colon = this.api.lastIndexOf(":");
+    const socket = tcpConnect(Number(this.api.slice(colon + 1)), this.api.slice(0, colon));
+    this.received = Buffer.alloc(0);
+    socket.on("data", (chunk) => {
+      this.received = this.received.length ? Buffer.concat([this.received, chunk]) : chunk;
+      this.parse();
     });
-    const lines = [`${method} ${path} HTTP/1.1`, `Host: ${api}`, "Connection: close"];
-    for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
-    lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-    // write, not end: a server may drop a long poll whose client half-closed (Node's does).
-    socket.write(`${lines.join("\r\n")}\r\n\r\n${body}`);
-  });
+    const gone = (error?: Error) => {
+      if (this.socket === socket) this.socket = undefined;
+      this.fail(error ?? new Error("the Lambda API closed the connection"), socket);
+    };
+    socket.on("error", gone);
+    socket.on("close", () => gone());
+    return socket;
+  }
+
+  private once(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string,
+    referenced: boolean,
+    timeoutMs?: number,
+  ): Promise<Reply> {
+    this.socket ??= this.connect();
+    const socket = this.socket;
+    if (referenced) socket.ref();
+    else socket.unref();
+    socket.setTimeout(timeoutMs ?? 0);
+    if (timeoutMs !== undefined)
+      socket.once("timeout", () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    return new Promise<Reply>((resolve, reject) => {
+      this.exchange = { resolve, reject };
+      let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.api}\r\n`;
+      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+      // write, not end: a server may drop a long poll whose client half-closed (Node's does).
+      socket.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+  }
+
+  private fail(error: Error, socket: Socket): void {
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    socket.destroy();
+    exchange?.reject(error);
+  }
+
+  /** Settles the exchange once its whole answer is in (Content-Length or chunked framing). */
+  private parse(): void {
+    const raw = this.received;
+    const split = raw.indexOf("\r\n\r\n");
+    if (split === -1) return;
+    const head = raw.subarray(0, split).toString("latin1").split("\r\n");
+    const status = Number(head[0]?.split(" ")[1]);
+    const headers: Record<string, string> = {};
+    for (const line of head.slice(1)) {
+      const i = line.indexOf(":");
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    const rest = raw.subarray(split + 4);
+    let body: string;
+    let used: number;
+    if (headers["transfer-encoding"] === "chunked") {
+      const end = rest.indexOf("0\r\n\r\n");
+      if (end === -1 || (end > 0 && rest[end - 1] !== 0x0a)) return;
+      used = end + 5;
+      body = dechunk(rest.subarray(0, used).toString("utf8"));
+    } else {
+      const length = Number(headers["content-length"] ?? 0);
+      if (rest.length < length) return;
+      used = length;
+      body = rest.subarray(0, length).toString("utf8");
+    }
+    this.received = rest.subarray(used);
+    const socket = this.socket;
+    if (!status) {
+      this.socket = undefined;
+      if (socket)
+        this.fail(
+          Object.assign(new Error(`malformed answer from the Lambda API: ${head[0]?.slice(0, 80)}`), {
+            answered: true,
+          }),
+          socket,
+        );
+      return;
+    }
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    if (headers.connection?.toLowerCase() === "close" && socket) {
+      this.socket = undefined;
+      socket.destroy();
+    } else socket?.setTimeout(0);
+    exchange?.resolve({ status, headers, body });
+  }
 }
 
 function dechunk(text: string): string {
@@ -92,7 +177,7 @@ export class InternalExtension {
   current: InvokeEvent | undefined;
 
   private constructor(
-    private readonly api: string,
+    private readonly api: LambdaApi,
     private readonly id: string,
     private readonly warn: (message: string) => void,
   ) {}
@@ -107,9 +192,9 @@ export class InternalExtension {
   ): Promise<InternalExtension | undefined> {
     if (!api) return undefined;
     try {
+      const connection = new LambdaApi(api);
       // Referenced: an unreferenced request during a module's top-level await lets Node exit (code 13).
-      const reply = await request(
-        api,
+      const reply = await connection.request(
         "POST",
         `${API}/register`,
         { "Lambda-Extension-Name": EXTENSION_NAME, "content-type": "application/json" },
@@ -120,7 +205,7 @@ export class InternalExtension {
       const id = reply.headers["lambda-extension-identifier"];
       if (reply.status !== 200 || typeof id !== "string")
         throw new Error(`HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
-      const extension = new InternalExtension(api, id, warn);
+      const extension = new InternalExtension(connection, id, warn);
       extension.loop();
       return extension;
     } catch (error) {
@@ -152,8 +237,7 @@ export class InternalExtension {
       let event: { eventType?: string; requestId?: string; deadlineMs?: number } = {};
       let problem: string | undefined;
       try {
-        const reply = await request(
-          this.api,
+        const reply = await this.api.request(
           "GET",
           `${API}/event/next`,
           { "Lambda-Extension-Identifier": this.id },

@@ -1,7 +1,6 @@
 // The layer's handler, /opt/firefly/handler.handler: sets up tracing, then loads the function's own
 // handler (FIREFLY_HANDLER) during init, as the runtime would have, and returns it wrapped.
 // The entry (entry.mjs) awaits this at top level so that loading happens in the init phase.
-import { performance } from "node:perf_hooks";
 import { wrapHandler } from "./invocation";
 import { loadHandler } from "./loader";
 import { setupInstrumentation } from "./setup";

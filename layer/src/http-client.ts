@@ -3,7 +3,7 @@
 // Node publishes `http.client.request.created` (headers still writable) from 22.12 on. Node 20 only
 // publishes `http.client.request.start` once the headers are sent, so there the request is caught one
 // step earlier, in http.Agent#addRequest (every ClientRequest passes through it, https included).
-import * as dc from "node:diagnostics_channel";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { Agent, type ClientRequest } from "node:http";
 import {
   context,
@@ -131,10 +131,10 @@ export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions
     ["undici:request:headers", onResponse],
     ["undici:request:error", onError],
   ];
-  for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
+  for (const [name, fn] of subscriptions) subscribe(name, fn);
   return () => {
     restore();
-    for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
+    for (const [name, fn] of subscriptions) unsubscribe(name, fn);
   };
 }
 
@@ -142,8 +142,8 @@ export function instrumentHttpClients(tracer: Tracer, options: HttpClientOptions
 function catchCreatedRequests(onCreated: (message: unknown) => void): () => void {
   const [major, minor] = process.versions.node.split(".").map(Number);
   if (major > 22 || (major === 22 && minor >= 12)) {
-    dc.subscribe("http.client.request.created", onCreated);
-    return () => dc.unsubscribe("http.client.request.created", onCreated);
+    subscribe("http.client.request.created", onCreated);
+    return () => unsubscribe("http.client.request.created", onCreated);
   }
   const proto = Agent.prototype as unknown as { addRequest(req: ClientRequest, ...rest: unknown[]): unknown };
   const original = proto.addRequest;

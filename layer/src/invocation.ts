@@ -76,17 +76,30 @@ export const ATTR = {
   initDuration: "firefly.init.duration_ms",
 } as const;
 
-/** The invocation in progress: what a crash ends (one at a time per environment). */
-let current: { crash(error: unknown): void } | undefined;
+/**
+ * The invocations in progress: what a crash ends. One at a time on Lambda's usual environments; several
+ * in one process on Lambda Managed Instances (aws-lambda-ric 4's multi-concurrent mode), where an
+ * uncaught error takes all of them down with the worker.
+ */
+const inFlight = new Set<{ crash(error: unknown): (() => void) | undefined }>();
 
-/** Ends the running invocation's spans as crashed and exports them synchronously; no-op between invocations. */
+/** Ends the running invocations' spans as crashed and exports them synchronously (once); no-op between invocations. */
 export function crashInvocation(error: unknown): void {
-  const invocation = current;
-  current = undefined;
+  const exports: (() => void)[] = [];
+  for (const invocation of [...inFlight]) {
+    inFlight.delete(invocation);
+    try {
+      const exportNow = invocation.crash(error);
+      if (exportNow) exports.push(exportNow);
+    } catch {
+      // the runtime's own crash handling must run regardless
+    }
+  }
   try {
-    invocation?.crash(error);
+    // One synchronous export carries every ended invocation's spans and log records.
+    exports[0]?.();
   } catch {
-    // the runtime's own crash handling must run regardless
+    // as above
   }
 }
 
@@ -240,7 +253,7 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
       if (ended) return false;
       ended = true;
       clearTimeout(timer);
-      if (current === invocation) current = undefined;
+      inFlight.delete(invocation);
       try {
         const memory = Number(lambdaContext.memoryLimitInMB ?? process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
         if (memory > 0) span.setAttribute(ATTR.maxMemory, memory * 1024 * 1024);
@@ -276,11 +289,12 @@ export function wrapHandler(user: AnyHandler, instrumentation: Instrumentation):
     };
     const invocation = {
       crash(error: unknown) {
-        if (!settle(() => endOpen(ATTR.crash, asException(error)))) return;
-        instrumentation.flushSync?.(Math.max(1, (remainingMs(lambdaContext) ?? 1000) - RESPONSE_MARGIN_MS));
+        if (!settle(() => endOpen(ATTR.crash, asException(error)))) return undefined;
+        return () =>
+          instrumentation.flushSync?.(Math.max(1, (remainingMs(lambdaContext) ?? 1000) - RESPONSE_MARGIN_MS));
       },
     };
-    current = invocation;
+    inFlight.add(invocation);
     // Shortly before the deadline: end and export what would otherwise be lost when Lambda stops the
     // process. Unreferenced, so it never keeps the event loop alive; cleared when the invocation ends,
     // so it can never fire into a later one.

@@ -3,7 +3,7 @@
 // into FIREFLY_HANDLER never changes which file or export runs.
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import * as path from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 export class HandlerError extends Error {
@@ -14,7 +14,7 @@ const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
 
 function hasTypeModule(folder: string): boolean {
   if (folder.endsWith("/node_modules")) return false;
-  const pj = path.join(folder, "package.json");
+  const pj = join(folder, "package.json");
   if (existsSync(pj)) {
     try {
       return JSON.parse(readFileSync(pj, "utf8"))?.type === "module";
@@ -22,20 +22,20 @@ function hasTypeModule(folder: string): boolean {
       return false;
     }
   }
-  const parent = path.resolve(folder, "..");
+  const parent = resolve(folder, "..");
   return parent === folder ? false : hasTypeModule(parent);
 }
 
 async function loadModule(appRoot: string, moduleRoot: string, moduleName: string): Promise<unknown> {
-  const require = createRequire(path.join(appRoot, "index.js"));
-  const base = path.resolve(appRoot, moduleRoot, moduleName);
+  const require = createRequire(join(appRoot, "index.js"));
+  const base = resolve(appRoot, moduleRoot, moduleName);
   const tryRequire = (ext: string) => (existsSync(base + ext) ? require(base + ext) : undefined);
   const tryImport = async (ext: string) =>
     existsSync(base + ext) ? await import(pathToFileURL(base + ext).href) : undefined;
 
   const extensionless = tryRequire("");
   if (extensionless) return extensionless;
-  const esm = existsSync(`${base}.js`) && hasTypeModule(path.dirname(`${base}.js`));
+  const esm = existsSync(`${base}.js`) && hasTypeModule(dirname(`${base}.js`));
   if (!esm) {
     const loaded = tryRequire(".js");
     if (loaded) return loaded;
@@ -61,7 +61,7 @@ export async function loadHandler(
       `${setting}="${handlerString}" must not contain "..": use a path relative to the task root.`,
     );
   }
-  const moduleAndHandler = path.basename(handlerString);
+  const moduleAndHandler = basename(handlerString);
   const moduleRoot = handlerString.substring(0, handlerString.indexOf(moduleAndHandler));
   const match = moduleAndHandler.match(FUNCTION_EXPR);
   if (!match) {
@@ -74,7 +74,7 @@ export async function loadHandler(
   const fn = exportPath.split(".").reduce<any>((nested, key) => nested?.[key], app);
   if (typeof fn !== "function") {
     throw new HandlerError(
-      `${setting}="${handlerString}": ${fn === undefined ? "is undefined or not exported" : "is not a function"} in ${path.resolve(appRoot, moduleRoot, moduleName)}.`,
+      `${setting}="${handlerString}": ${fn === undefined ? "is undefined or not exported" : "is not a function"} in ${resolve(appRoot, moduleRoot, moduleName)}.`,
     );
   }
   return fn;

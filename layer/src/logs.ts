@@ -65,7 +65,7 @@ export class LogCapture {
   ) {}
 
   /** Wraps the console methods and the two streams' write, around whatever the runtime installed. */
-  install(target: Console = console, streams = [process.stdout, process.stderr] as const): void {
+  install(target: Console = console, owner: NodeJS.Process = process): void {
     for (const [method, severity] of CONSOLE_METHODS) {
       const original = target[method] as (...args: unknown[]) => void;
       if (typeof original !== "function") continue;
@@ -80,18 +80,48 @@ export class LogCapture {
         }
       };
     }
-    streams.forEach((stream, i) => {
-      const original = stream.write;
-      const capture = this;
-      stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-        if (capture.quietDepth === 0 && !capture.inConsole) {
-          const text =
-            typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : "";
-          if (text) capture.record(i === 0 ? "INFO" : "ERROR", [text.replace(/\n$/, "")]);
-        }
-        return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-      } as typeof stream.write;
+    this.whenCreated(owner, "stdout", (stream) => this.wrapWrite(stream, "INFO"));
+    this.whenCreated(owner, "stderr", (stream) => this.wrapWrite(stream, "ERROR"));
+  }
+
+  /**
+   * Calls `wrap` on process.stdout or stderr when something first uses it. Node creates each stream on
+   * first access, which costs about a millisecond of init, and on Lambda the runtime writes its log
+   * lines to a file descriptor of its own, so often nothing ever does.
+   */
+  private whenCreated(
+    owner: NodeJS.Process,
+    name: "stdout" | "stderr",
+    wrap: (stream: NodeJS.WriteStream) => void,
+  ): void {
+    const descriptor = Object.getOwnPropertyDescriptor(owner, name);
+    if (!descriptor?.get || !descriptor.configurable) {
+      wrap(owner[name]);
+      return;
+    }
+    Object.defineProperty(owner, name, {
+      configurable: true,
+      enumerable: descriptor.enumerable,
+      get() {
+        // Node's own getter again from here on: no cost on later accesses.
+        Object.defineProperty(owner, name, descriptor);
+        const stream = owner[name];
+        wrap(stream);
+        return stream;
+      },
     });
+  }
+
+  private wrapWrite(stream: NodeJS.WriteStream, severity: Severity): void {
+    const original = stream.write;
+    const capture = this;
+    stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+      if (capture.quietDepth === 0 && !capture.inConsole) {
+        const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("utf8") : "";
+        if (text) capture.record(severity, [text.replace(/\n$/, "")]);
+      }
+      return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof stream.write;
   }
 
   /** Runs `fn` without capturing what it writes (the layer's own messages). */

@@ -6,7 +6,7 @@
 // environment: each concurrent environment of a function finds out on its own.
 import type { Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
-import type { OtlpHttpExporter } from "./exporter";
+import type { OtlpHttpExporter, SyncPost } from "./exporter";
 
 /** Spans kept between flushes; beyond this, new spans are dropped rather than growing memory. */
 export const MAX_BUFFERED_SPANS = 2048;
@@ -140,15 +140,25 @@ export class InvocationSpanProcessor implements SpanProcessor {
     }
   }
 
-  /** Exports synchronously, for a process about to exit (a crash); bounded by `limitMs`. */
-  flushSync(limitMs: number): FlushResult {
+  /**
+   * Exports synchronously, for a process about to exit (a crash); bounded by `limitMs`. `also`: other
+   * requests to send with the spans (the invocation's log records), skipped too while the breaker is open.
+   */
+  flushSync(limitMs: number, also: () => readonly SyncPost[] = () => []): FlushResult {
     const { spans, overflow, stamped } = this.take();
-    if (spans.length === 0 || !this.exporter.sendSync) return { exported: 0, dropped: overflow };
+    if (!this.exporter.sendSync) return { exported: 0, dropped: overflow };
     if (this.breakerOpen)
       return { exported: 0, dropped: spans.length + overflow, error: "circuit breaker open" };
+    let others: readonly SyncPost[] = [];
     try {
-      this.exporter.sendSync(spans, Math.max(1, Math.min(this.budgetMs, limitMs)));
-      this.succeeded(stamped);
+      others = also();
+    } catch {
+      // the spans go regardless
+    }
+    if (spans.length === 0 && others.length === 0) return { exported: 0, dropped: overflow };
+    try {
+      this.exporter.sendSync(spans, Math.max(1, Math.min(this.budgetMs, limitMs)), others);
+      if (spans.length > 0) this.succeeded(stamped);
       return { exported: spans.length, dropped: overflow };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

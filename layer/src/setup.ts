@@ -1,13 +1,15 @@
 // Builds the layer's instrumentation from the environment. Any failure here leaves the function
 // uninstrumented (and says why in its log) instead of failing its init.
 import { resourceFromAttributes } from "@opentelemetry/resources";
+import { announce, offLine, startupLine } from "./announce";
 import { type LayerConfig, readConfig } from "./config";
-import { OtlpHttpExporter } from "./exporter";
+import { OtlpHttpExporter, type SyncPost } from "./exporter";
 import { InternalExtension } from "./extension";
 import { instrumentHttpClients } from "./http-client";
 import { crashInvocation, type Instrumentation } from "./invocation";
 import { LogCapture } from "./logs";
 import { InvocationSpanProcessor } from "./processor";
+import { WRAPPER_MARK } from "./redirect";
 import { createPropagator, registerTracing, resourceAttributes } from "./tracing";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -72,7 +74,12 @@ function setupLogs(config: LayerConfig, env: Env, processor: InvocationSpanProce
       clearTimeout(timer);
     }
   };
-  return { capture, flush };
+  /** The records captured so far, as a request for a crash's synchronous export (none: nothing). */
+  const crashPosts = (): SyncPost[] => {
+    const records = capture.take();
+    return records.length > 0 ? [exporter.request(records)] : [];
+  };
+  return { capture, flush, crashPosts };
 }
 
 /**
@@ -83,7 +90,10 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
   try {
     const config = readConfig(env);
     for (const warning of config.warnings) log(warning);
-    if (config.disabled) return undefined;
+    if (config.disabled) {
+      if (!config.quiet) announce(offLine());
+      return undefined;
+    }
     const exporter = new OtlpHttpExporter({
       url: config.tracesUrl,
       protocol: config.protocol,
@@ -99,7 +109,10 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
     instrumentHttpClients(tracer, {
       ignoreHosts: env.AWS_LAMBDA_RUNTIME_API ? [env.AWS_LAMBDA_RUNTIME_API] : [],
     });
-    const logs = setupLogs(config, env, processor);
+    // Lambda Managed Instances (aws-lambda-ric 4's multi-concurrent mode) run several invocations at
+    // once in one process: a log line cannot be told apart by invocation there, so none is captured,
+    // rather than one carrying another invocation's id.
+    const logs = config.multiConcurrent ? undefined : setupLogs(config, env, processor);
     const flush = async (limitMs: number | undefined, background = false) => {
       const [spans] = await Promise.all([
         processor.flush(limitMs, background),
@@ -109,14 +122,28 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
     };
     watchCrashes();
     // Everything above runs synchronously when called: tracing is in place before user code loads.
-    const extension = config.exportAfterResponse
-      ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
-      : undefined;
+    // There, too, the environment is never frozen between invocations and its INVOKE events cannot
+    // follow invocations that overlap: export after each response without registering.
+    const background = config.exportAfterResponse && config.multiConcurrent;
+    const extension =
+      config.exportAfterResponse && !config.multiConcurrent
+        ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
+        : undefined;
+    if (!config.quiet) {
+      const wrapped = (globalThis as Record<symbol, unknown>)[WRAPPER_MARK] === true;
+      announce(
+        startupLine(
+          { ...config, logs: logs !== undefined },
+          wrapped ? "wrapper" : "handler",
+          extension !== undefined || background,
+        ),
+      );
+    }
     return {
       tracer,
       propagator: createPropagator(config.propagators),
       flush: (limitMs) => flush(limitMs),
-      flushSync: (limitMs) => processor.flushSync(limitMs),
+      flushSync: (limitMs) => processor.flushSync(limitMs, logs?.crashPosts),
       openSpans: (traceId) => processor.openSpans(traceId),
       onStart: (requestId) => logs?.capture.begin(requestId),
       beforeEnd: (span) => {
@@ -137,7 +164,9 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
             if (afterEmptyLoop) process.once("beforeExit", exportNow);
             else exportNow();
           }
-        : undefined,
+        : background
+          ? (_requestId, limitMs) => afterThisTurn(() => void flush(limitMs, true).catch(() => undefined))
+          : undefined,
       timeoutMarginMs: config.timeoutMarginMs,
       coldStartPossible: env.AWS_LAMBDA_INITIALIZATION_TYPE !== "provisioned-concurrency",
     };

@@ -33,6 +33,16 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
         `${v}: ${JSON.stringify(c.initMs[v])}`,
       );
     }
+    for (const v of ["firefly", "firefly-wrapper", "upstream"] as const)
+      assert.ok(Number.isFinite(c.addedPairedMs[v]) && c.ratio[v] > 0, `${v}: paired ${c.addedPairedMs[v]}`);
+    assert.deepEqual(
+      results.lambda!.coldStartByRuntime!.map((r) => [r.runtime, r.initMs.firefly.n]),
+      [
+        ["nodejs20.x", c.runs],
+        ["nodejs22.x", c.runs],
+        ["nodejs24.x", c.runs],
+      ],
+    );
     // The collector received the check invocation's spans from every layer, none without one.
     assert.equal(c.spansFromCheckInvoke.none, 0);
     assert.ok(c.spansFromCheckInvoke.firefly >= 1, "Firefly (redirect) sent no span");
@@ -67,7 +77,7 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
   });
 
   it("measures warm invocations and both zips", () => {
-    const w = results.lambda!.warm;
+    const w = results.lambda!.warm!;
     for (const v of ["none", "firefly", "upstream"] as const) assert.equal(w.durationMs[v].n, w.invocations);
     assert.ok(
       results.size!.fireflyZipBytes > 0 && results.size!.upstreamZipBytes > results.size!.fireflyZipBytes,

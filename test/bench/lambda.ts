@@ -12,7 +12,7 @@ import { startRie } from "../layer/rie";
 import { LAYER_ZIP, type LambdaFunction, RUNTIMES, runtimeBinaries, startFunction } from "../layer/runtime";
 import { type Gateway, startGateway } from "./gateway";
 import { buildUpstreamLayer } from "./upstream/build.mjs";
-import { QUICK, round, type Summary, scrapeSum, summarize } from "./util";
+import { percentile, QUICK, round, type Summary, scrapeSum, summarize } from "./util";
 
 const TASK_ROOT = path.join(__dirname, "fixtures/fn");
 const HANDLER = "index.handler";
@@ -25,14 +25,31 @@ export interface ColdStartResult {
   initMs: Record<Variant, Summary>;
   /** Median added over no layer, ms. */
   addedMedianMs: Record<Exclude<Variant, "none">, number>;
+  /**
+   * Median over rounds of (this variant's Init Duration − no layer's in the same round), ms: each round
+   * starts every variant once, in a shuffled order, so load that drifts over the run cancels out.
+   */
+  addedPairedMs: Record<Exclude<Variant, "none">, number>;
   /** Fastest run minus fastest no-layer run, ms: less sensitive to other load on the machine. */
   addedMinMs: Record<Exclude<Variant, "none">, number>;
+  /** Median Init Duration ÷ no layer's. */
+  ratio: Record<Exclude<Variant, "none">, number>;
   /** Upstream's added median ÷ Firefly's (handler redirection). */
   upstreamOverFirefly: number;
   /** The same ratio from the fastest runs. */
   upstreamOverFireflyMin: number;
   /** Spans the collector accepted from one invocation of each variant after its cold starts (proof the layer was live). */
   spansFromCheckInvoke: Record<Variant, number>;
+}
+
+/** Cold starts on each Lambda runtime with the client Lambda uses for it (the harness's Runtime API). */
+export interface RuntimeColdStartResult {
+  runtime: string;
+  ric: string;
+  runs: number;
+  initMs: Record<"none" | "firefly" | "firefly-wrapper", Summary>;
+  /** Paired medians, as ColdStartResult.addedPairedMs. */
+  addedPairedMs: Record<"firefly" | "firefly-wrapper", number>;
 }
 
 export interface WarmResult {
@@ -72,7 +89,9 @@ export interface RieRuntimeResult {
 
 export interface LambdaBenchResult {
   coldStart: ColdStartResult;
-  warm: WarmResult;
+  coldStartByRuntime?: RuntimeColdStartResult[];
+  /** Unset with BENCH_LAMBDA=coldstart, which runs the cold-start parts only. */
+  warm?: WarmResult;
   export?: ExportResult;
   rie?: RieRuntimeResult[];
   upstreamZipBytes: number;
@@ -133,16 +152,34 @@ async function checkInvoke(fn: LambdaFunction, gw: Gateway): Promise<number> {
   return (await acceptedSpans(gw)) - before;
 }
 
+const median = (xs: readonly number[]) => percentile(xs, 50);
+
+/** A random order of the variants for one round, so that no variant always runs after the same one. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** Median of the per-round differences from the baseline's run in the same round. */
+function pairedAdded(samples: readonly number[], baseline: readonly number[]): number {
+  return round(median(samples.map((x, i) => x - baseline[i])));
+}
+
 export async function benchColdStart(gw: Gateway, upstreamDir: string): Promise<ColdStartResult> {
   const variants: Variant[] = ["none", "firefly", "firefly-wrapper", "upstream"];
-  const runs = QUICK ? 3 : 40;
+  const runs = QUICK ? 3 : 60;
   const samples: Record<Variant, number[]> = { none: [], firefly: [], "firefly-wrapper": [], upstream: [] };
   const spans: Record<Variant, number> = { none: 0, firefly: 0, "firefly-wrapper": 0, upstream: 0 };
   // Warm the file cache once per variant, so run 1 does not pay for reading the layer from disk.
   for (const v of variants) await (await start(v, gw, upstreamDir)).stop();
-  // Round-robin, so drift in machine load spreads over every variant alike.
+  // Rounds of every variant in a shuffled order, so drift in machine load spreads over every variant
+  // alike, and each variant is compared with the baseline run of its own round.
   for (let i = 0; i < runs; i++) {
-    for (const v of variants) {
+    for (const v of shuffled(variants)) {
       const fn = await start(v, gw, upstreamDir);
       samples[v].push(fn.initDurationMs);
       if (i === runs - 1) spans[v] = await checkInvoke(fn, gw);
@@ -153,25 +190,66 @@ export async function benchColdStart(gw: Gateway, upstreamDir: string): Promise<
     Variant,
     Summary
   >;
+  const layers = ["firefly", "firefly-wrapper", "upstream"] as const;
+  const per = (f: (v: (typeof layers)[number]) => number) =>
+    Object.fromEntries(layers.map((v) => [v, f(v)])) as Record<(typeof layers)[number], number>;
   const added = (v: Variant) => round(initMs[v].p50 - initMs.none.p50);
   const addedMin = (v: Variant) => round(initMs[v].min - initMs.none.min);
   return {
     runs,
     initMs,
-    addedMedianMs: {
-      firefly: added("firefly"),
-      "firefly-wrapper": added("firefly-wrapper"),
-      upstream: added("upstream"),
-    },
-    addedMinMs: {
-      firefly: addedMin("firefly"),
-      "firefly-wrapper": addedMin("firefly-wrapper"),
-      upstream: addedMin("upstream"),
-    },
+    addedMedianMs: per(added),
+    addedPairedMs: per((v) => pairedAdded(samples[v], samples.none)),
+    addedMinMs: per(addedMin),
+    ratio: per((v) => round(initMs[v].p50 / initMs.none.p50, 2)),
     upstreamOverFirefly: round(added("upstream") / Math.max(added("firefly"), 0.01), 1),
     upstreamOverFireflyMin: round(addedMin("upstream") / Math.max(addedMin("firefly"), 0.01), 1),
     spansFromCheckInvoke: spans,
   };
+}
+
+/**
+ * Cold starts on every supported runtime, each on its own Node with the client Lambda uses for it
+ * (aws-lambda-ric 3.x on Node 20 and 22, 4.x on Node 24): what the layer adds depends on both.
+ */
+export async function benchColdStartByRuntime(gw: Gateway): Promise<RuntimeColdStartResult[]> {
+  const runs = QUICK ? 3 : 40;
+  const variants = ["none", "firefly", "firefly-wrapper"] as const;
+  const out: RuntimeColdStartResult[] = [];
+  for (const runtime of RUNTIMES) {
+    const boot = (v: (typeof variants)[number]) =>
+      startFunction({
+        ...variantOptions(v, gw, ""),
+        runtime,
+        taskRoot: TASK_ROOT,
+        handler: HANDLER,
+        layerZip: LAYER_ZIP,
+      });
+    const samples = { none: [] as number[], firefly: [] as number[], "firefly-wrapper": [] as number[] };
+    for (const v of variants) await (await boot(v)).stop();
+    for (let i = 0; i < runs; i++) {
+      for (const v of shuffled(variants)) {
+        const fn = await boot(v);
+        samples[v].push(fn.initDurationMs);
+        await fn.stop();
+      }
+    }
+    out.push({
+      runtime,
+      ric: runtimeBinaries(runtime).ricVersion,
+      runs,
+      initMs: {
+        none: roundSummary(summarize(samples.none)),
+        firefly: roundSummary(summarize(samples.firefly)),
+        "firefly-wrapper": roundSummary(summarize(samples["firefly-wrapper"])),
+      },
+      addedPairedMs: {
+        firefly: pairedAdded(samples.firefly, samples.none),
+        "firefly-wrapper": pairedAdded(samples["firefly-wrapper"], samples.none),
+      },
+    });
+  }
+  return out;
 }
 
 export async function benchWarm(gw: Gateway, upstreamDir: string): Promise<WarmResult> {
@@ -393,10 +471,21 @@ export async function benchLambda(): Promise<LambdaBenchResult> {
   const gw = await startGateway("production");
   try {
     const coldStart = await benchColdStart(gw, upstreamDir);
+    const coldStartByRuntime = await benchColdStartByRuntime(gw);
+    // BENCH_LAMBDA=coldstart: the cold-start parts alone (a few minutes less), e.g. to compare two builds.
+    if (process.env.BENCH_LAMBDA === "coldstart")
+      return { coldStart, coldStartByRuntime, upstreamZipBytes: upstream.zipBytes };
     const warm = await benchWarm(gw, upstreamDir);
     const exported = await benchExport(gw);
     const rie = await benchRie(gw);
-    return { coldStart, warm, export: exported, rie, upstreamZipBytes: upstream.zipBytes };
+    return {
+      coldStart,
+      coldStartByRuntime,
+      warm,
+      export: exported,
+      rie,
+      upstreamZipBytes: upstream.zipBytes,
+    };
   } finally {
     await gw.stop();
     fs.rmSync(upstreamDir, { recursive: true, force: true });

@@ -2,7 +2,12 @@ import * as assert from "node:assert/strict";
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { DEFAULT_PROPAGATOR } from "../../layer/src/context";
-import { type Instrumentation, RESPONSE_MARGIN_MS, wrapHandler } from "../../layer/src/invocation";
+import {
+  crashInvocation,
+  type Instrumentation,
+  RESPONSE_MARGIN_MS,
+  wrapHandler,
+} from "../../layer/src/invocation";
 import { AsyncLocalStorageContextManager } from "../../layer/src/tracing";
 import * as events from "./events";
 
@@ -279,5 +284,42 @@ describe("layer invocation span (real SDK, in-memory exporter)", () => {
     await provider.forceFlush();
     assert.deepEqual(stream.written, ["x"]);
     assert.equal(exporter.getFinishedSpans().length, 1);
+  });
+
+  it("a crash ends every invocation in flight (several at once on Lambda Managed Instances) and exports once", async () => {
+    let syncExports = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handler = wrapHandler(
+      async () => {
+        await held;
+        return "late";
+      },
+      instrumentation({
+        flushSync: () => {
+          syncExports++;
+        },
+      }),
+    );
+    const first = run(handler, {}, lambdaContext("req-a"));
+    const second = run(handler, {}, lambdaContext("req-b"));
+    crashInvocation(new Error("worker died"));
+    await provider.forceFlush();
+    const spans = exporter.getFinishedSpans();
+    assert.deepEqual(spans.map((s) => s.attributes["faas.invocation_id"]).sort(), ["req-a", "req-b"]);
+    for (const span of spans) {
+      assert.equal(span.attributes["firefly.crash"], true);
+      assert.equal(span.status.code, SpanStatusCode.ERROR);
+    }
+    assert.equal(syncExports, 1, "one synchronous export carries both");
+    // Nothing left in flight: a later crash ends nothing, and the handlers' late results end nothing twice.
+    crashInvocation(new Error("again"));
+    assert.equal(syncExports, 1);
+    release();
+    await Promise.all([first, second]);
+    await provider.forceFlush();
+    assert.equal(exporter.getFinishedSpans().length, 2);
   });
 });

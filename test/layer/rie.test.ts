@@ -122,6 +122,11 @@ for (const runtime of RUNTIMES) {
         assert.equal(span.status.code, 2);
         assert.equal(span.attributes["firefly.crash"], true);
         assert.match(String(span.events[0].attributes["exception.message"]), /crashed: bad input/);
+        const logs = await receiver.waitForLogs(1);
+        const line = logs.find((l) => l.body === "about to crash: bad input");
+        assert.ok(line, JSON.stringify(logs.map((l) => l.body)));
+        assert.equal(line.traceId, span.traceId);
+        assert.equal(line.attributes["faas.invocation_id"], span.attributes["faas.invocation_id"]);
         // The environment recovers: the next invocation starts a fresh runtime and succeeds.
         const next = await fn.invoke({});
         assert.equal(next.status, 200, fn.log);

@@ -179,7 +179,9 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
     released.set(p.id, at);
     onReleased.get(p.id)?.(at);
   };
-  let waitingNext: http.ServerResponse | undefined;
+  // Runtime requests waiting for an event: one, or one per worker in ric 4's multi-concurrent mode
+  // (AWS_LAMBDA_MAX_CONCURRENCY), where several invocations run at once.
+  const waitingNext: http.ServerResponse[] = [];
   let firstNextAt: number | undefined;
   let initError: string | undefined;
   let onInitDone: (() => void) | undefined;
@@ -187,10 +189,11 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
 
   // Lambda hands out the next event only when the runtime and every extension have asked for one.
   const dispatch = () => {
-    if (!waitingNext || queue.length === 0 || !extensions.every((e) => e.ready)) return;
+    while (waitingNext.length > 0 && queue.length > 0 && extensions.every((e) => e.ready)) dispatchOne();
+  };
+  const dispatchOne = () => {
     const p = queue.shift()!;
-    const res = waitingNext;
-    waitingNext = undefined;
+    const res = waitingNext.shift()!;
     inflight.set(p.id, p);
     lastDispatched = p;
     p.sentAt = performance.now();
@@ -241,7 +244,7 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
           firstNextAt = performance.now();
           if (extensions.every((e) => e.ready)) onInitDone?.();
         }
-        waitingNext = res;
+        waitingNext.push(res);
         dispatch();
         return;
       }

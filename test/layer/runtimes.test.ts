@@ -65,6 +65,26 @@ for (const runtime of RUNTIMES) {
       assert.equal(ricVersion.split(".")[0], runtime === "nodejs24.x" ? "4" : "3");
     });
 
+    it("loads no Node built-in by the cold invocation that the runtime does not load itself, but AsyncLocalStorage's", async () => {
+      // An ES module import of node:http once loaded undici, TLS, crypto and HTTP/2 into every init
+      // (30–50 ms on Node 22 and 24); the global `performance` loads perf_hooks.
+      const loaded = async (mode: LayerMode) => {
+        const fn = await start(mode, FN, "modules.handler");
+        const res = await fn.invoke({});
+        assert.equal(res.ok, true, JSON.stringify(res.error));
+        return (res.result as { modules: string[] }).modules;
+      };
+      const without = new Set(await loaded("none"));
+      for (const mode of ["redirect", "wrapper"] as const) {
+        const extra = (await loaded(mode)).filter((m) => !without.has(m));
+        assert.deepEqual(
+          extra.filter((m) => !/^internal\/(async_local_storage\/|promise_hooks$)/.test(m)),
+          [],
+          `${mode} loads ${extra.join(", ")}`,
+        );
+      }
+    });
+
     for (const mode of ["redirect", "wrapper"] as const) {
       for (const { title, root, handler, style, callback } of HANDLERS) {
         if (callback && !callbacksAllowed) {
@@ -96,6 +116,95 @@ for (const runtime of RUNTIMES) {
           assert.doesNotMatch(fn.log, /deprecat|\[firefly\]/i);
         });
       }
+      if (runtime === "nodejs24.x")
+        it(`${mode}: multi-concurrent (Lambda Managed Instances, AWS_LAMBDA_MAX_CONCURRENCY): overlapping invocations keep their own spans, exported without an extension, no log capture`, async () => {
+          const fn = await startFunction({
+            mode,
+            taskRoot: FN,
+            handler: "faults.slow",
+            runtime,
+            env: {
+              OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+              AWS_LAMBDA_MAX_CONCURRENCY: "8",
+              // aws-lambda-ric 4 runs the handler in worker threads, each taking several invocations.
+              AWS_LAMBDA_NODEJS_WORKER_COUNT: "2",
+            },
+          });
+          running.push(fn);
+          assert.equal(
+            fn.extensions,
+            0,
+            "no extension: its INVOKE events cannot follow overlapping invocations",
+          );
+          const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => fn.invoke({ ms: 300, n })));
+          for (const r of results) assert.equal(r.ok, true, JSON.stringify(r.error));
+          const spans = await receiver.waitForSpans(6);
+          const ids = results.map((r) => r.requestId).sort();
+          assert.deepEqual(spans.map((s) => String(s.attributes["faas.invocation_id"])).sort(), ids);
+          assert.equal(new Set(spans.map((s) => s.traceId)).size, 6, "each invocation its own trace");
+          // They did run at once: some two spans overlap in time.
+          const overlap = spans.some((a) =>
+            spans.some((b) => a !== b && a.startNs < b.endNs && b.startNs < a.endNs),
+          );
+          assert.ok(overlap, "the invocations overlapped");
+          assert.equal(
+            receiver.logs.length,
+            0,
+            "no log record, rather than one with another invocation's id",
+          );
+          assert.match(
+            fn.log,
+            /firefly: layer \S+ active, \w+ mode, multi-concurrent, .*export after the response, logs off/,
+          );
+          assert.doesNotMatch(fn.log, /\[firefly\]/);
+        });
+
+      it(`${mode}: says it is alive in one line at cold start, nothing per invocation, never as a log record; FIREFLY_QUIET=true silences it`, async () => {
+        const token = "s3cret-token";
+        const fn = await startFunction({
+          mode,
+          taskRoot: FN,
+          handler: "faults.logs",
+          runtime,
+          env: {
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${token}`,
+          },
+        });
+        running.push(fn);
+        for (const n of [1, 2, 3]) {
+          const res = await fn.invoke({ n });
+          assert.equal(res.ok, true, JSON.stringify(res.error));
+          await fn.billedMs(res.requestId);
+        }
+        const host = new URL(receiver.url).host;
+        const lines = fn.log.split("\n").filter((l) => l.includes("firefly: layer"));
+        assert.equal(lines.length, 1, fn.log);
+        assert.match(
+          lines[0],
+          new RegExp(
+            `^firefly: layer \\d+\\.\\d+\\.\\d+ active, ${mode === "wrapper" ? "wrapper" : "handler"} mode, endpoint ${host.replaceAll(".", "\\.")}, sampler parentbased_always_on, export after the response, logs on$`,
+          ),
+        );
+        assert.doesNotMatch(fn.log, new RegExp(token));
+        assert.doesNotMatch(fn.log, /\[firefly\]/);
+        assert.ok(receiver.logs.length > 0, "the invocations' own lines were captured");
+        assert.equal(receiver.logs.filter((l) => String(l.body).includes("firefly: layer")).length, 0);
+
+        const quiet = await startFunction({
+          mode,
+          taskRoot: FN,
+          handler: "index.handler",
+          runtime,
+          env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, FIREFLY_QUIET: "true" },
+        });
+        running.push(quiet);
+        const res = await quiet.invoke({ n: 1 });
+        assert.equal(res.ok, true);
+        await quiet.billedMs(res.requestId);
+        assert.doesNotMatch(quiet.log, /firefly: layer/);
+      });
+
       it(`${mode}: memory and init: configured size and peak RSS on every span, init duration on the cold one`, async () => {
         const fn = await start(mode, FN, "faults.allocate");
         const cold = await fn.invoke({ mb: 0 });
@@ -128,6 +237,13 @@ for (const runtime of RUNTIMES) {
         const [span] = await receiver.waitForSpans(1);
         assert.equal(span.attributes["firefly.crash"], true);
         assert.match(String(span.events[0].attributes["exception.message"]), /crashed: boom/);
+        // The invocation's log records go with its spans, in the same last-moment export.
+        const logs = await receiver.waitForLogs(1);
+        const line = logs.find((l) => l.body === "about to crash: boom");
+        assert.ok(line, JSON.stringify(logs.map((l) => l.body)));
+        assert.equal(line.attributes["faas.invocation_id"], res.requestId);
+        assert.equal(line.traceId, span.traceId);
+        assert.equal(line.spanId, span.spanId);
       });
 
       it(`${mode}: logs: console and stdout/stderr lines become OTLP log records with severity and trace context; CloudWatch output unchanged`, async () => {

@@ -56,7 +56,7 @@ describe("layer exec wrapper", () => {
         NODE_OPTIONS: "--enable-source-maps --require /opt/firefly/auto.cjs",
       };
       const argv = ["node", "/var/runtime/index.mjs", "src/app.main"];
-      redirect(env, argv, layerHandler);
+      assert.equal(redirect(env, argv, layerHandler), true);
       assert.equal(env.FIREFLY_HANDLER, "src/app.main");
       assert.equal(env._HANDLER, layerHandler);
       assert.deepEqual(argv, ["node", "/var/runtime/index.mjs", layerHandler]);
@@ -68,7 +68,11 @@ describe("layer exec wrapper", () => {
       redirect(env, [], layerHandler);
       assert.equal(env.FIREFLY_HANDLER, "other.handler");
       const already: NodeJS.ProcessEnv = { _HANDLER: layerHandler, FIREFLY_HANDLER: "index.handler" };
-      redirect(already, [], layerHandler);
+      assert.equal(
+        redirect(already, [], layerHandler),
+        false,
+        "not redirected: the startup line says handler mode",
+      );
       assert.deepEqual(already, { _HANDLER: layerHandler, FIREFLY_HANDLER: "index.handler" });
     });
   });
