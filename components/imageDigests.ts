@@ -42,7 +42,7 @@ export const IMAGE_DIGESTS: Readonly<Record<string, { readonly digest: string; r
 /** Tags still pulled by tag, and why. The list may only shrink. */
 export const UNPINNED_IMAGES: Readonly<Record<string, string>> = {
   "victoriametrics/victoria-logs:v1.52.1":
-    "no public reference to a digest for this tag found (v1.52.0 has one agreed by several repositories, but going back a patch release, away from the 1.52.1 the tests build and run, is not harmless)",
+    "no public reference to a digest for this tag found. v1.52.0 has one agreed by several repositories, but the Go module proxy does not serve v1.52.0 (checked 2026-11-29), so the tests could not build and run the version deployed",
   "timescale/promscale:0.17.0": "no public reference to a digest found (end of life, see storageChoice.ts)",
   "timescale/timescaledb-ha:pg14.6-ts2.9.1-p1":
     "no public reference to a digest found (end of life, see storageChoice.ts)",
