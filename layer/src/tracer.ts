@@ -413,6 +413,15 @@ export class LayerTracerProvider {
     private readonly processor: SpanProcessor,
   ) {}
 
+  /** As the SDK provider's: code that flushes the global provider itself still exports the spans. */
+  forceFlush(): Promise<void> {
+    return this.processor.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.processor.shutdown();
+  }
+
   getTracer(name: string, version?: string, options?: { schemaUrl?: string }): Tracer {
     const key = `${name}@${version || ""}:${options?.schemaUrl || ""}`;
     let tracer = this.tracers.get(key);

@@ -197,8 +197,15 @@ describe("layer tracer: the same spans as the OpenTelemetry SDK's", () => {
     assert.equal(r.lean.ended[0].attributes.sampled, "no", "the sampler's attributes are kept");
   });
 
-  it("one tracer per name, version and schema URL", () => {
-    const provider = new LayerTracerProvider({ attributes: {} }, new AlwaysOnSampler(), new Recorder());
+  it("one tracer per name, version and schema URL; flushing the provider flushes its processor", async () => {
+    const recorder = new Recorder();
+    let flushed = 0;
+    recorder.forceFlush = async () => {
+      flushed++;
+    };
+    const provider = new LayerTracerProvider({ attributes: {} }, new AlwaysOnSampler(), recorder);
+    await provider.forceFlush();
+    assert.equal(flushed, 1);
     assert.equal(provider.getTracer("a"), provider.getTracer("a"));
     assert.notEqual(provider.getTracer("a"), provider.getTracer("a", "2"));
     assert.notEqual(provider.getTracer("a", "2"), provider.getTracer("a", "2", { schemaUrl: "s" }));
