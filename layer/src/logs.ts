@@ -5,7 +5,7 @@
 // Bounded per invocation in records and bytes; what is cut is marked.
 import type * as Util from "node:util";
 import { context, type SpanContext, trace } from "@opentelemetry/api";
-import type { Resource } from "@opentelemetry/resources";
+import type { LayerResource } from "./tracer";
 
 /** OTLP severity numbers. */
 const SEVERITY = { TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17 } as const;
@@ -34,7 +34,7 @@ export interface LogRecord {
   readonly attributes: Record<string, string | number | boolean>;
   readonly droppedAttributesCount: number;
   readonly spanContext?: SpanContext;
-  readonly resource: Resource;
+  readonly resource: LayerResource;
   readonly instrumentationScope: { name: string };
 }
 
@@ -60,7 +60,7 @@ export class LogCapture {
   private readonly scope = { name: "firefly-lambda" };
 
   constructor(
-    private readonly resource: Resource,
+    private readonly resource: LayerResource,
     private readonly limits: LogLimits,
   ) {}
 

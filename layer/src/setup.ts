@@ -1,6 +1,5 @@
 // Builds the layer's instrumentation from the environment. Any failure here leaves the function
 // uninstrumented (and says why in its log) instead of failing its init.
-import { resourceFromAttributes } from "@opentelemetry/resources";
 import { announce, offLine, startupLine } from "./announce";
 import { type LayerConfig, readConfig } from "./config";
 import { OtlpHttpExporter, type SyncPost } from "./exporter";
@@ -10,6 +9,7 @@ import { crashInvocation, type Instrumentation } from "./invocation";
 import { LogCapture } from "./logs";
 import { InvocationSpanProcessor } from "./processor";
 import { WRAPPER_MARK } from "./redirect";
+import type { LayerResource } from "./tracer";
 import { createPropagator, registerTracing, resourceAttributes } from "./tracing";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -37,9 +37,9 @@ function watchCrashes(): void {
 }
 
 /** Log capture and its export beside the spans' (same endpoint and token, `/v1/logs`), when on. */
-function setupLogs(config: LayerConfig, env: Env, processor: InvocationSpanProcessor) {
+function setupLogs(config: LayerConfig, resource: LayerResource, processor: InvocationSpanProcessor) {
   if (!config.logs) return undefined;
-  const capture = new LogCapture(resourceFromAttributes(resourceAttributes(config, env)), {
+  const capture = new LogCapture(resource, {
     maxRecords: config.logsMaxRecords,
     maxBytes: config.logsMaxBytes,
   });
@@ -105,14 +105,15 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
       log,
       config.breakerRetryMs,
     );
-    const { tracer } = registerTracing(config, processor, env);
+    const resource: LayerResource = { attributes: resourceAttributes(config, env) };
+    const { tracer } = registerTracing(config, processor, env, resource);
     instrumentHttpClients(tracer, {
       ignoreHosts: env.AWS_LAMBDA_RUNTIME_API ? [env.AWS_LAMBDA_RUNTIME_API] : [],
     });
     // Lambda Managed Instances (aws-lambda-ric 4's multi-concurrent mode) run several invocations at
     // once in one process: a log line cannot be told apart by invocation there, so none is captured,
     // rather than one carrying another invocation's id.
-    const logs = config.multiConcurrent ? undefined : setupLogs(config, env, processor);
+    const logs = config.multiConcurrent ? undefined : setupLogs(config, resource, processor);
     const flush = async (limitMs: number | undefined, background = false) => {
       const [spans] = await Promise.all([
         processor.flush(limitMs, background),

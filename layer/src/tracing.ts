@@ -12,7 +12,6 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -20,10 +19,10 @@ import {
   type Sampler,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
-  TracerProvider,
 } from "@opentelemetry/sdk-trace";
 import type { LayerConfig } from "./config";
 import { guardedSampler } from "./samplers";
+import { type LayerResource, LayerTracerProvider } from "./tracer";
 
 export const TRACER_NAME = "firefly-lambda";
 
@@ -105,22 +104,26 @@ export function resourceAttributes(
   return attrs;
 }
 
-/** Registers the global tracer provider, context manager and propagator; returns the layer's tracer. */
+/**
+ * Registers the global tracer provider (the layer's lean one, src/tracer.ts), context manager and
+ * propagator; returns the layer's tracer. `resource`: the function's, shared with log capture.
+ */
 export function registerTracing(
   config: LayerConfig,
   processor: SpanProcessor,
   env: Readonly<Record<string, string | undefined>>,
-): { tracer: Tracer; provider: TracerProvider } {
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes(resourceAttributes(config, env)),
-    sampler: guardedSampler(
+  resource: LayerResource = { attributes: resourceAttributes(config, env) },
+): { tracer: Tracer; provider: LayerTracerProvider } {
+  const provider = new LayerTracerProvider(
+    resource,
+    guardedSampler(
       config.sampler,
       (sampler) => createSampler({ ...config, sampler }),
       trace.getSpanContext,
       env,
     ),
-    spanProcessors: [processor],
-  });
+    processor,
+  );
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
   propagation.setGlobalPropagator(createPropagator(config.propagators));
   trace.setGlobalTracerProvider(provider);
