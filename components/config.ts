@@ -835,28 +835,18 @@ function externalStorageChecks(config: FireflyConfig): ConfigProblem[] {
       }
     }
   }
-  if (e && config.externalMetricsAuth !== undefined && !e.metricsWriteUrl.startsWith("https://")) {
+  // A write URL that carries a credential must be https (the traces endpoint's rule is tracesInsecure).
+  for (const [field, secret] of [
+    ["metricsWriteUrl", "externalMetricsAuth"],
+    ["logsEndpoint", "externalLogsAuth"],
+  ] as const) {
+    const url = e?.[field];
+    if (url === undefined || config[secret] === undefined || url.startsWith("https://")) continue;
     problems.push({
-      key: "firefly:externalStorage.metricsWriteUrl",
-      value: JSON.stringify(e.metricsWriteUrl),
-      message:
-        "must be https:// when firefly:externalMetricsAuth is set: a credential never crosses a network in clear text",
-      fix: setCommand(
-        "firefly:externalStorage.metricsWriteUrl",
-        e.metricsWriteUrl.replace(/^http:/, "https:"),
-        { path: true },
-      ),
-    });
-  }
-  if (e && config.externalLogsAuth !== undefined && !e.logsEndpoint.startsWith("https://")) {
-    problems.push({
-      key: "firefly:externalStorage.logsEndpoint",
-      value: JSON.stringify(e.logsEndpoint),
-      message:
-        "must be https:// when firefly:externalLogsAuth is set: a credential never crosses a network in clear text",
-      fix: setCommand("firefly:externalStorage.logsEndpoint", e.logsEndpoint.replace(/^http:/, "https:"), {
-        path: true,
-      }),
+      key: `firefly:externalStorage.${field}`,
+      value: JSON.stringify(url),
+      message: `must be https:// when firefly:${secret} is set: a credential never crosses a network in clear text`,
+      fix: setCommand(`firefly:externalStorage.${field}`, url.replace(/^http:/, "https:"), { path: true }),
     });
   }
   if (e?.tracesInsecure && config.externalTracesAuth !== undefined) {

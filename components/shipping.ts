@@ -169,19 +169,18 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
         `externalStorage.tracesEndpoint: "${external.tracesEndpoint}" must be host:port (OTLP/gRPC)`,
       );
     }
-    if (args.externalMetricsAuth !== undefined && !external.metricsWriteUrl?.startsWith("https://")) {
-      problems.push(
-        "externalStorage.metricsWriteUrl: must be https:// when externalMetricsAuth is set (no credential in clear text)",
-      );
+    for (const [field, secret] of [
+      ["metricsWriteUrl", "externalMetricsAuth"],
+      ["logsEndpoint", "externalLogsAuth"],
+    ] as const) {
+      if (args[secret] !== undefined && !external[field]?.startsWith("https://"))
+        problems.push(
+          `externalStorage.${field}: must be https:// when ${secret} is set (no credential in clear text)`,
+        );
     }
     if (/\/v1\/logs\/?$/.test(external.logsEndpoint ?? "")) {
       problems.push(
         `externalStorage.logsEndpoint: "${external.logsEndpoint}" must be the OTLP base URL; /v1/logs is appended (drop it)`,
-      );
-    }
-    if (args.externalLogsAuth !== undefined && !external.logsEndpoint?.startsWith("https://")) {
-      problems.push(
-        "externalStorage.logsEndpoint: must be https:// when externalLogsAuth is set (no credential in clear text)",
       );
     }
     if (args.externalTracesAuth !== undefined && external.tracesInsecure) {
