@@ -3,7 +3,6 @@
 //   firefly/handler.mjs                               the layer's handler (/opt/firefly/handler.handler)
 //   firefly/layer.cjs                                 the layer itself, which handler.mjs requires
 //   firefly/serialize.cjs                             OTLP serialisers, required at the first export
-//   firefly/auto.cjs                                  preload used by the wrapper
 //   nodejs/node_modules/@firefly-o11y/aws-sdk/        the AWS SDK v3 plugin, require-able from functions
 // Everything is bundled: no node_modules lookups at runtime, no AWS SDK inside (the runtime has one).
 import { execFileSync } from "node:child_process";
@@ -88,12 +87,6 @@ await Promise.all([
     outfile: join(root, "firefly/serialize.cjs"),
     format: "cjs",
     inject: clock,
-  }),
-  build({
-    ...common,
-    entryPoints: [join(here, "src/auto.ts")],
-    outfile: join(root, "firefly/auto.cjs"),
-    format: "cjs",
   }),
   build({
     ...common,

@@ -8,7 +8,6 @@ import { instrumentHttpClients } from "./http-client";
 import { crashInvocation, type Instrumentation } from "./invocation";
 import { LogCapture } from "./logs";
 import { InvocationSpanProcessor } from "./processor";
-import { WRAPPER_MARK } from "./redirect";
 import type { LayerResource } from "./tracer";
 import { createPropagator, registerTracing, resourceAttributes } from "./tracing";
 
@@ -131,7 +130,8 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
         ? await InternalExtension.register(env.AWS_LAMBDA_RUNTIME_API, log)
         : undefined;
     if (!config.quiet) {
-      const wrapped = (globalThis as Record<symbol, unknown>)[WRAPPER_MARK] === true;
+      // Set by /opt/firefly-wrapper when it redirected the runtime to the layer's handler.
+      const wrapped = env._FIREFLY_WRAPPED === "1";
       announce(
         startupLine(
           { ...config, logs: logs !== undefined },

@@ -20,7 +20,8 @@
  *                         the client Lambda uses for it (ric 3.x on 20/22, 4.x on 24); default: this
  *                         process's Node with ric 3.x
  *   RUNTIMES, runtimeBinaries(runtime): the supported runtimes, and the binaries the harness runs for one
- *   fn.initDurationMs   process start → first GET /next: what Lambda reports as Init Duration
+ *   fn.initDurationMs   process start → the runtime's first GET /next and every registered extension's
+ *                       first event poll, whichever comes last: what Lambda reports as Init Duration
  *   fn.invoke(event, { clientContext?, traceId?, timeoutMs? }): Promise<InvokeResult>
  *       Queues one invocation and resolves with { requestId, ok, result | error, durationMs } where
  *       durationMs runs from handing the event to the runtime to receiving its response.
@@ -186,6 +187,7 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
   let initError: string | undefined;
   let onInitDone: (() => void) | undefined;
   let initDone = false;
+  let initEndedAt: number | undefined;
 
   // Lambda hands out the next event only when the runtime and every extension have asked for one.
   const dispatch = () => {
@@ -381,6 +383,7 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
     await new Promise<void>((resolve, reject) => {
       onInitDone = () => {
         initDone = true;
+        initEndedAt = performance.now();
         if (initError) reject(new Error(`init error: ${initError}`));
         else resolve();
       };
@@ -393,7 +396,8 @@ export async function startFunction(options: FunctionOptions): Promise<LambdaFun
     throw error;
   }
   failExited = undefined;
-  const initDurationMs = firstNextAt! - startedAt;
+  // Lambda's init phase ends when the runtime and every extension have asked for their next event.
+  const initDurationMs = (initEndedAt ?? firstNextAt!) - startedAt;
 
   return {
     initDurationMs,

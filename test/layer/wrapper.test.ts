@@ -1,14 +1,13 @@
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { redirect } from "../../layer/src/redirect";
 
 const WRAPPER = path.resolve(__dirname, "../../layer/firefly-wrapper");
-const PRELOAD = `--require ${path.dirname(WRAPPER)}/firefly/auto.cjs`;
+const LAYER_HANDLER = `${path.dirname(WRAPPER)}/firefly/handler.handler`;
 
 /** Runs `firefly-wrapper env` with exactly `env` and returns the environment the runtime would get. */
-function wrapped(env: Record<string, string>): Record<string, string> {
-  const out = execFileSync(WRAPPER, ["/usr/bin/env"], {
+function wrapped(env: Record<string, string>, args: string[] = []): Record<string, string> {
+  const out = execFileSync(WRAPPER, ["/usr/bin/env", ...args], {
     env: { PATH: "/usr/bin:/bin", ...env },
     encoding: "utf8",
   });
@@ -20,24 +19,57 @@ function wrapped(env: Record<string, string>): Record<string, string> {
   );
 }
 
+/** The arguments the wrapped command receives, one per line. */
+function wrappedArgs(env: Record<string, string>, args: string[]): string[] {
+  const run = spawnSync(WRAPPER, ["/bin/sh", "-c", 'for a do echo "$a"; done', "sh", ...args], {
+    env: { PATH: "/usr/bin:/bin", ...env },
+    encoding: "utf8",
+  });
+  return run.stdout.split("\n").slice(0, -1);
+}
+
 describe("layer exec wrapper", () => {
-  it("adds the preload to an unset NODE_OPTIONS and changes nothing else", () => {
-    const before = { PATH: "/usr/bin:/bin", _HANDLER: "index.handler", OTEL_SERVICE_NAME: "mine" };
+  it("moves _HANDLER to FIREFLY_HANDLER, points the runtime at the layer, and leaves everything else alone", () => {
+    const before = {
+      PATH: "/usr/bin:/bin",
+      _HANDLER: "src/app.main",
+      OTEL_SERVICE_NAME: "mine",
+      NODE_OPTIONS: "--enable-source-maps",
+    };
     const after = wrapped(before);
-    assert.equal(after.NODE_OPTIONS, PRELOAD);
-    const { NODE_OPTIONS: _, PWD: __, SHLVL: ___, ...rest } = after;
-    assert.deepEqual(rest, before);
+    const { PWD: _, SHLVL: __, ...rest } = after;
+    assert.deepEqual(rest, {
+      ...before,
+      _HANDLER: LAYER_HANDLER,
+      FIREFLY_HANDLER: "src/app.main",
+      _FIREFLY_WRAPPED: "1",
+    });
   });
 
-  it("keeps the user's NODE_OPTIONS and adds the preload once, even when wrapped twice", () => {
-    assert.equal(
-      wrapped({ NODE_OPTIONS: "--enable-source-maps" }).NODE_OPTIONS,
-      `--enable-source-maps ${PRELOAD}`,
+  it("adds nothing to NODE_OPTIONS: no preload runs in the function's process or its children", () => {
+    assert.equal(wrapped({ _HANDLER: "index.handler" }).NODE_OPTIONS, undefined);
+  });
+
+  it("rewrites the handler argument of aws-lambda-ric's command line, and only that one", () => {
+    assert.deepEqual(
+      wrappedArgs({ _HANDLER: "index.handler" }, ["/var/runtime/index.mjs", "index.handler", "a b", ""]),
+      ["/var/runtime/index.mjs", LAYER_HANDLER, "a b", ""],
     );
-    assert.equal(
-      wrapped({ NODE_OPTIONS: `--enable-source-maps ${PRELOAD}` }).NODE_OPTIONS,
-      `--enable-source-maps ${PRELOAD}`,
-    );
+  });
+
+  it("an explicit FIREFLY_HANDLER wins", () => {
+    const after = wrapped({ _HANDLER: "index.handler", FIREFLY_HANDLER: "other.handler" });
+    assert.equal(after.FIREFLY_HANDLER, "other.handler");
+    assert.equal(after._HANDLER, LAYER_HANDLER);
+  });
+
+  it("an already redirected handler, or none, is left alone (the startup line then says handler mode)", () => {
+    const already = { _HANDLER: LAYER_HANDLER, FIREFLY_HANDLER: "index.handler" };
+    const after = wrapped(already);
+    assert.equal(after._HANDLER, LAYER_HANDLER);
+    assert.equal(after.FIREFLY_HANDLER, "index.handler");
+    assert.equal(after._FIREFLY_WRAPPED, undefined);
+    assert.equal(wrapped({}).FIREFLY_HANDLER, undefined);
   });
 
   it("ends in exec: arguments, stdin/stdout and the exit code are the runtime's", () => {
@@ -46,34 +78,5 @@ describe("layer exec wrapper", () => {
     });
     assert.equal(run.stdout, "a b c\n");
     assert.equal(run.status, 7);
-  });
-
-  describe("the preload's redirection", () => {
-    const layerHandler = "/opt/firefly/handler.handler";
-    it("moves _HANDLER to FIREFLY_HANDLER, points the runtime (env and CLI argument) at the layer, strips itself", () => {
-      const env: NodeJS.ProcessEnv = {
-        _HANDLER: "src/app.main",
-        NODE_OPTIONS: "--enable-source-maps --require /opt/firefly/auto.cjs",
-      };
-      const argv = ["node", "/var/runtime/index.mjs", "src/app.main"];
-      assert.equal(redirect(env, argv, layerHandler), true);
-      assert.equal(env.FIREFLY_HANDLER, "src/app.main");
-      assert.equal(env._HANDLER, layerHandler);
-      assert.deepEqual(argv, ["node", "/var/runtime/index.mjs", layerHandler]);
-      assert.equal(env.NODE_OPTIONS, "--enable-source-maps");
-    });
-
-    it("an explicit FIREFLY_HANDLER wins; an already redirected handler is left alone", () => {
-      const env: NodeJS.ProcessEnv = { _HANDLER: "index.handler", FIREFLY_HANDLER: "other.handler" };
-      redirect(env, [], layerHandler);
-      assert.equal(env.FIREFLY_HANDLER, "other.handler");
-      const already: NodeJS.ProcessEnv = { _HANDLER: layerHandler, FIREFLY_HANDLER: "index.handler" };
-      assert.equal(
-        redirect(already, [], layerHandler),
-        false,
-        "not redirected: the startup line says handler mode",
-      );
-      assert.deepEqual(already, { _HANDLER: layerHandler, FIREFLY_HANDLER: "index.handler" });
-    });
   });
 });
