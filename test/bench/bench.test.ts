@@ -26,14 +26,14 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
 
   it("measures cold starts of every variant through the runtime, with the layers live", () => {
     const c = results.lambda!.coldStart;
-    for (const v of ["none", "firefly", "firefly-wrapper", "upstream"] as const) {
+    for (const v of ["none", "firefly", "firefly-wrapper", "firefly-inline", "upstream"] as const) {
       assert.equal(c.initMs[v].n, c.runs);
       assert.ok(
         c.initMs[v].min > 0 && c.initMs[v].p50 >= c.initMs[v].min,
         `${v}: ${JSON.stringify(c.initMs[v])}`,
       );
     }
-    for (const v of ["firefly", "firefly-wrapper", "upstream"] as const)
+    for (const v of ["firefly", "firefly-wrapper", "firefly-inline", "upstream"] as const)
       assert.ok(Number.isFinite(c.addedPairedMs[v]) && c.ratio[v] > 0, `${v}: paired ${c.addedPairedMs[v]}`);
     assert.deepEqual(
       results.lambda!.coldStartByRuntime!.map((r) => [r.runtime, r.initMs.firefly.n]),
@@ -47,6 +47,10 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
     assert.equal(c.spansFromCheckInvoke.none, 0);
     assert.ok(c.spansFromCheckInvoke.firefly >= 1, "Firefly (redirect) sent no span");
     assert.ok(c.spansFromCheckInvoke["firefly-wrapper"] >= 1, "Firefly (wrapper) sent no span");
+    assert.ok(
+      c.spansFromCheckInvoke["firefly-inline"] >= 1,
+      "Firefly (export before the response) sent no span",
+    );
     assert.ok(c.spansFromCheckInvoke.upstream >= 1, "the rebuilt upstream layer sent no span");
   });
 
@@ -71,6 +75,7 @@ describe("npm run bench (BENCH_QUICK=1 smoke)", function () {
     );
     for (const r of rie) {
       assert.ok(r.initMs.firefly.n > 0 && r.initMs.none.n > 0, JSON.stringify(r.initMs));
+      assert.ok(Number.isFinite(r.addedPairedMs), `paired: ${r.addedPairedMs}`);
       for (const s of [r.runtimeMs.none, r.runtimeMs.healthy, r.runtimeMs.blackHoled])
         assert.ok(s.n > 0 && s.p50 > 0);
     }

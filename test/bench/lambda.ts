@@ -17,7 +17,11 @@ import { percentile, QUICK, round, type Summary, scrapeSum, summarize } from "./
 const TASK_ROOT = path.join(__dirname, "fixtures/fn");
 const HANDLER = "index.handler";
 
-export type Variant = "none" | "firefly" | "firefly-wrapper" | "upstream";
+/**
+ * `firefly-inline`: handler redirection with FIREFLY_EXPORT_AFTER_RESPONSE=false (no extension
+ * registered; spans exported before each response), to show what export after the response costs init.
+ */
+export type Variant = "none" | "firefly" | "firefly-wrapper" | "firefly-inline" | "upstream";
 
 export interface ColdStartResult {
   runs: number;
@@ -83,6 +87,8 @@ export interface RieRuntimeResult {
   ric: string;
   /** INIT REPORT durationMs: no layer, and with the layer (handler redirection). */
   initMs: { none: Summary; firefly: Summary };
+  /** Median over rounds of (the layer's INIT REPORT − no layer's in the same round), ms. */
+  addedPairedMs: number;
   /** RTDONE duration of warm invocations (the runtime's part): no layer, healthy collector, black-holed. */
   runtimeMs: { none: Summary; healthy: Summary; blackHoled: Summary };
 }
@@ -109,6 +115,8 @@ function variantOptions(variant: Variant, gw: Gateway, upstreamDir: string) {
       return { mode: "redirect" as const, env };
     case "firefly-wrapper":
       return { mode: "wrapper" as const, env };
+    case "firefly-inline":
+      return { mode: "redirect" as const, env: { ...env, FIREFLY_EXPORT_AFTER_RESPONSE: "false" } };
     case "upstream":
       // What upstream's otel-handler exports before `exec`, set directly: the harness runs only
       // Firefly's wrapper script, so upstream is spared one bash start (it is measured a little kindly).
@@ -170,10 +178,10 @@ function pairedAdded(samples: readonly number[], baseline: readonly number[]): n
 }
 
 export async function benchColdStart(gw: Gateway, upstreamDir: string): Promise<ColdStartResult> {
-  const variants: Variant[] = ["none", "firefly", "firefly-wrapper", "upstream"];
+  const variants: Variant[] = ["none", "firefly", "firefly-wrapper", "firefly-inline", "upstream"];
   const runs = QUICK ? 3 : 60;
-  const samples: Record<Variant, number[]> = { none: [], firefly: [], "firefly-wrapper": [], upstream: [] };
-  const spans: Record<Variant, number> = { none: 0, firefly: 0, "firefly-wrapper": 0, upstream: 0 };
+  const samples = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
+  const spans = Object.fromEntries(variants.map((v) => [v, 0])) as Record<Variant, number>;
   // Warm the file cache once per variant, so run 1 does not pay for reading the layer from disk.
   for (const v of variants) await (await start(v, gw, upstreamDir)).stop();
   // Rounds of every variant in a shuffled order, so drift in machine load spreads over every variant
@@ -190,7 +198,7 @@ export async function benchColdStart(gw: Gateway, upstreamDir: string): Promise<
     Variant,
     Summary
   >;
-  const layers = ["firefly", "firefly-wrapper", "upstream"] as const;
+  const layers = ["firefly", "firefly-wrapper", "firefly-inline", "upstream"] as const;
   const per = (f: (v: (typeof layers)[number]) => number) =>
     Object.fromEntries(layers.map((v) => [v, f(v)])) as Record<(typeof layers)[number], number>;
   const added = (v: Variant) => round(initMs[v].p50 - initMs.none.p50);
@@ -382,11 +390,11 @@ export async function benchExport(gw: Gateway): Promise<ExportResult> {
 
 /**
  * The same fixture under aws-lambda-rie on every runtime: Init Duration from its INIT REPORT (cold
- * starts, round-robin), and the runtime's part of warm invocations from its RTDONE lines, with no
+ * starts in shuffled rounds, reported as the paired median as the harness's are), and the runtime's part of warm invocations from its RTDONE lines, with no
  * layer, with the layer and a healthy collector, and with the layer and a black-holed collector.
  */
 export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
-  const colds = QUICK ? 3 : 20;
+  const colds = QUICK ? 3 : 40;
   const invocations = QUICK ? 10 : 300;
   const hole = net.createServer(() => {});
   const held = new Set<net.Socket>();
@@ -410,15 +418,19 @@ export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
   try {
     for (const runtime of RUNTIMES) {
       const init = { none: [] as number[], firefly: [] as number[] };
+      const modes = { none: "none", firefly: "redirect" } as const;
       for (let i = 0; i < colds; i++) {
-        for (const [variant, mode] of [
-          ["none", "none"],
-          ["firefly", "redirect"],
-        ] as const) {
-          const fn = await start(runtime, mode, collector);
+        const round: Partial<Record<keyof typeof modes, number>> = {};
+        for (const variant of shuffled(["none", "firefly"] as const)) {
+          const fn = await start(runtime, modes[variant], collector);
           await fn.invoke(EVENT);
-          if (fn.initMs !== undefined) init[variant].push(fn.initMs);
+          round[variant] = fn.initMs;
           await fn.stop();
+        }
+        // Only whole rounds: a pair is what cancels the machine's drifting load.
+        if (round.none !== undefined && round.firefly !== undefined) {
+          init.none.push(round.none);
+          init.firefly.push(round.firefly);
         }
       }
       const warm = async (mode: "none" | "redirect", endpoint: string) => {
@@ -436,6 +448,7 @@ export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
         runtime,
         ric: runtimeBinaries(runtime).ricVersion,
         initMs: { none: roundSummary(summarize(init.none)), firefly: roundSummary(summarize(init.firefly)) },
+        addedPairedMs: pairedAdded(init.firefly, init.none),
         runtimeMs: {
           none: await warm("none", collector),
           healthy: await warm("redirect", collector),

@@ -50,13 +50,16 @@ export function rows(r: BenchResults): Row[] {
     for (const [v, label] of [
       ["firefly", "Firefly (handler redirection)"],
       ["firefly-wrapper", "Firefly (exec wrapper)"],
+      ["firefly-inline", "Firefly (handler redirection, FIREFLY_EXPORT_AFTER_RESPONSE=false)"],
       ["upstream", "upstream OTel layer (rebuilt)"],
     ] as const) {
+      // The target is the default configuration's; the export-before-response variant is for comparison.
+      const targeted = v === "firefly" || v === "firefly-wrapper";
       out.push({
         figure: `Init Duration, median / p90 / min: ${label}`,
         value: `${i[v].p50} / ${i[v].p90} / ${i[v].min} ms (added: +${c.addedMedianMs[v]} median, +${c.addedPairedMs[v]} paired median, +${c.addedMinMs[v]} min; ${c.ratio[v]}×)`,
-        target: v === "upstream" ? "" : "added ≤ 10 ms",
-        met: v === "upstream" ? "—" : yes(c.addedPairedMs[v] <= 10),
+        target: targeted ? "added ≤ 10 ms" : "",
+        met: targeted ? yes(c.addedPairedMs[v] <= 10) : "—",
       });
     }
     out.push({
@@ -108,10 +111,10 @@ export function rows(r: BenchResults): Row[] {
       }
     }
     for (const r of l.rie ?? []) {
-      const added = round(r.initMs.firefly.p50 - r.initMs.none.p50, 2);
+      const added = r.addedPairedMs;
       out.push({
         figure: `Under aws-lambda-rie, ${r.runtime} (ric ${r.ric}): INIT REPORT median / min, no layer → Firefly (n=${r.initMs.none.n})`,
-        value: `${r.initMs.none.p50} / ${r.initMs.none.min} → ${r.initMs.firefly.p50} / ${r.initMs.firefly.min} ms (+${added} median)`,
+        value: `${r.initMs.none.p50} / ${r.initMs.none.min} → ${r.initMs.firefly.p50} / ${r.initMs.firefly.min} ms (added, paired median: +${added})`,
         target: "added ≤ 10 ms",
         met: yes(added <= 10),
       });

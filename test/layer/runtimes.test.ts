@@ -152,10 +152,16 @@ for (const runtime of RUNTIMES) {
             0,
             "no log record, rather than one with another invocation's id",
           );
-          assert.match(
-            fn.log,
-            /firefly: layer \S+ active, \w+ mode, multi-concurrent, .*export after the response, logs off/,
-          );
+          // One line per worker thread, each naming how the layer was put in front of the handler.
+          const lines = fn.log.match(/firefly: layer \S+ active, .*/g) ?? [];
+          assert.equal(lines.length, 2, `one startup line per worker:\n${fn.log}`);
+          for (const line of lines)
+            assert.match(
+              line,
+              new RegExp(
+                `active, ${mode === "wrapper" ? "wrapper" : "handler"} mode, multi-concurrent, .*export after the response, logs off`,
+              ),
+            );
           assert.doesNotMatch(fn.log, /\[firefly\]/);
         });
 
