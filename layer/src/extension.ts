@@ -15,6 +15,17 @@ export const REGISTER_TIMEOUT_MS = 1000;
 /** Pause before asking the Extensions API again after a failed poll. */
 const RETRY_MS = 50;
 
+interface ApiRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  /** Whether the exchange keeps the event loop alive (see the file's header). */
+  readonly referenced: boolean;
+  /** No answer within this long destroys the socket; unset: wait as long as it takes. */
+  readonly timeoutMs?: number;
+}
+
 interface Reply {
   readonly status: number;
   readonly headers: Record<string, string>;
@@ -35,24 +46,14 @@ class LambdaApi {
 
   constructor(private readonly api: string) {}
 
-  /**
-   * `referenced`: whether the exchange keeps the event loop alive (see the file's header). A request
-   * on a kept-alive socket the server closed meanwhile is sent again once, on a new one.
-   */
-  async request(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body: string,
-    referenced: boolean,
-    timeoutMs?: number,
-  ): Promise<Reply> {
+  /** A request on a kept-alive socket the server closed meanwhile is sent again once, on a new one. */
+  async request(request: ApiRequest): Promise<Reply> {
     const reused = this.socket !== undefined;
     try {
-      return await this.once(method, path, headers, body, referenced, timeoutMs);
+      return await this.once(request);
     } catch (error) {
       if (!reused || (error as { answered?: boolean }).answered) throw error;
-      return this.once(method, path, headers, body, referenced, timeoutMs);
+      return this.once(request);
     }
   }
 
@@ -73,14 +74,7 @@ class LambdaApi {
     return socket;
   }
 
-  private once(
-    method: string,
-    path: string,
-    headers: Record<string, string>,
-    body: string,
-    referenced: boolean,
-    timeoutMs?: number,
-  ): Promise<Reply> {
+  private once({ method, path, headers, body, referenced, timeoutMs }: ApiRequest): Promise<Reply> {
     this.socket ??= this.connect();
     const socket = this.socket;
     if (referenced) socket.ref();
@@ -194,14 +188,14 @@ export class InternalExtension {
     try {
       const connection = new LambdaApi(api);
       // Referenced: an unreferenced request during a module's top-level await lets Node exit (code 13).
-      const reply = await connection.request(
-        "POST",
-        `${API}/register`,
-        { "Lambda-Extension-Name": EXTENSION_NAME, "content-type": "application/json" },
-        JSON.stringify({ events: ["INVOKE"] }),
-        true,
-        REGISTER_TIMEOUT_MS,
-      );
+      const reply = await connection.request({
+        method: "POST",
+        path: `${API}/register`,
+        headers: { "Lambda-Extension-Name": EXTENSION_NAME, "content-type": "application/json" },
+        body: JSON.stringify({ events: ["INVOKE"] }),
+        referenced: true,
+        timeoutMs: REGISTER_TIMEOUT_MS,
+      });
       const id = reply.headers["lambda-extension-identifier"];
       if (reply.status !== 200 || typeof id !== "string")
         throw new Error(`HTTP ${reply.status} ${reply.body.slice(0, 200)}`);
@@ -237,13 +231,13 @@ export class InternalExtension {
       let event: { eventType?: string; requestId?: string; deadlineMs?: number } = {};
       let problem: string | undefined;
       try {
-        const reply = await this.api.request(
-          "GET",
-          `${API}/event/next`,
-          { "Lambda-Extension-Identifier": this.id },
-          "",
-          false,
-        );
+        const reply = await this.api.request({
+          method: "GET",
+          path: `${API}/event/next`,
+          headers: { "Lambda-Extension-Identifier": this.id },
+          body: "",
+          referenced: false,
+        });
         try {
           event = JSON.parse(reply.body);
         } catch {
