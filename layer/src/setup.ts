@@ -9,7 +9,7 @@ import { crashInvocation, type Instrumentation } from "./invocation";
 import { LogCapture } from "./logs";
 import { InvocationSpanProcessor } from "./processor";
 import type { LayerResource } from "./tracer";
-import { createPropagator, registerTracing, resourceAttributes } from "./tracing";
+import { registerTracing, resourceAttributes } from "./tracing";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -105,7 +105,7 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
       config.breakerRetryMs,
     );
     const resource: LayerResource = { attributes: resourceAttributes(config, env) };
-    const { tracer } = registerTracing(config, processor, env, resource);
+    const { tracer, propagator } = registerTracing(config, processor, env, resource);
     instrumentHttpClients(tracer, {
       ignoreHosts: env.AWS_LAMBDA_RUNTIME_API ? [env.AWS_LAMBDA_RUNTIME_API] : [],
     });
@@ -142,7 +142,7 @@ export async function setupInstrumentation(env: Env): Promise<Instrumentation | 
     }
     return {
       tracer,
-      propagator: createPropagator(config.propagators),
+      propagator,
       flush: (limitMs) => flush(limitMs),
       flushSync: (limitMs) => processor.flushSync(limitMs, logs?.crashPosts),
       openSpans: (traceId) => processor.openSpans(traceId),

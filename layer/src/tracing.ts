@@ -106,14 +106,15 @@ export function resourceAttributes(
 
 /**
  * Registers the global tracer provider (the layer's lean one, src/tracer.ts), context manager and
- * propagator; returns the layer's tracer. `resource`: the function's, shared with log capture.
+ * propagator; returns the layer's tracer and that propagator. `resource`: the function's, shared with
+ * log capture.
  */
 export function registerTracing(
   config: LayerConfig,
   processor: SpanProcessor,
   env: Readonly<Record<string, string | undefined>>,
   resource: LayerResource = { attributes: resourceAttributes(config, env) },
-): { tracer: Tracer; provider: LayerTracerProvider } {
+): { tracer: Tracer; provider: LayerTracerProvider; propagator: TextMapPropagator } {
   const provider = new LayerTracerProvider(
     resource,
     guardedSampler(
@@ -124,8 +125,9 @@ export function registerTracing(
     ),
     processor,
   );
+  const propagator = createPropagator(config.propagators);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager());
-  propagation.setGlobalPropagator(createPropagator(config.propagators));
+  propagation.setGlobalPropagator(propagator);
   trace.setGlobalTracerProvider(provider);
-  return { tracer: provider.getTracer(TRACER_NAME), provider };
+  return { tracer: provider.getTracer(TRACER_NAME), provider, propagator };
 }
