@@ -73,8 +73,11 @@ export class OtlpHttpExporter {
   // ms): made at the first export, never in init.
   private client: { transport: typeof Http; agent: Http.Agent } | undefined;
 
+  private readonly contentType: string;
+
   constructor(private readonly options: OtlpExporterOptions) {
     this.url = new URL(options.url);
+    this.contentType = options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
   }
 
   serialize(items: Item[]): Uint8Array {
@@ -110,10 +113,9 @@ export class OtlpHttpExporter {
 
   /** The request that would send these spans (or log records), for postSync. */
   request(items: Item[]): SyncPost {
-    const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
     return {
       url: this.url.href,
-      headers: { ...this.options.headers, "content-type": contentType },
+      headers: { ...this.options.headers, "content-type": this.contentType },
       body: this.serialize(items),
     };
   }
@@ -130,7 +132,6 @@ export class OtlpHttpExporter {
   }
 
   private post(body: Uint8Array, signal: AbortSignal, background: boolean): Promise<void> {
-    const contentType = this.options.protocol === "http/json" ? "application/json" : "application/x-protobuf";
     const { transport, agent } = this.connection();
     // Our own export must not become a traced client span (nor carry a traceparent).
     return context.with(suppressTracing(context.active()), () => {
@@ -143,7 +144,7 @@ export class OtlpHttpExporter {
             signal,
             headers: {
               ...this.options.headers,
-              "content-type": contentType,
+              "content-type": this.contentType,
               "content-length": body.byteLength,
             },
           },

@@ -85,19 +85,19 @@ const inFlight = new Set<{ crash(error: unknown): (() => void) | undefined }>();
 
 /** Ends the running invocations' spans as crashed and exports them synchronously (once); no-op between invocations. */
 export function crashInvocation(error: unknown): void {
-  const exports: (() => void)[] = [];
+  // One synchronous export carries every ended invocation's spans and log records: the first one's.
+  let exportNow: (() => void) | undefined;
   for (const invocation of [...inFlight]) {
     inFlight.delete(invocation);
     try {
-      const exportNow = invocation.crash(error);
-      if (exportNow) exports.push(exportNow);
+      const ended = invocation.crash(error);
+      exportNow ??= ended;
     } catch {
       // the runtime's own crash handling must run regardless
     }
   }
   try {
-    // One synchronous export carries every ended invocation's spans and log records.
-    exports[0]?.();
+    exportNow?.();
   } catch {
     // as above
   }
