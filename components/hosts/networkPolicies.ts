@@ -116,24 +116,22 @@ export function renderNetworkPolicies(services: ServiceSpec[], namespace: unknow
       egress.push({ to: [pods(f.to)], ports: [{ protocol: "TCP", port: f.port }] });
     if (peer !== undefined && names.has(peer))
       egress.push({ to: [pods(spec.name)], ports: [{ protocol: "TCP", port: peer }] });
-    const smtp = smtpPort(spec);
-    if (smtp !== undefined) egress.push({ to: ANYWHERE, ports: [{ protocol: "TCP", port: smtp }] });
-    const catalogue = pluginCataloguePort(spec);
-    if (catalogue !== undefined && catalogue !== smtp)
-      egress.push({ to: ANYWHERE, ports: [{ protocol: "TCP", port: catalogue }] });
-    // Stores you run live outside the namespace, under DNS names a policy cannot select: their ports,
-    // to any address. One rule per port: a rule with an empty port list would open every port.
-    const outside = (ports: number[]) => [
+    // Ports open to any address, each once: the mail relay, the plugin catalogue, and stores you run
+    // (outside the namespace, under DNS names a policy cannot select). One rule per port: a rule with an
+    // empty port list would open every port.
+    const known = [smtpPort(spec), pluginCataloguePort(spec)].filter((p): p is number => p !== undefined);
+    const outside = (ports: readonly number[]) => [
       ...egress,
-      ...[...new Set(ports)].map((port) => ({ to: ANYWHERE, ports: [{ protocol: "TCP", port }] })),
+      ...[...new Set([...known, ...ports])].map((port) => ({
+        to: ANYWHERE,
+        ports: [{ protocol: "TCP", port }],
+      })),
     ];
     const external = spec.externalEgressPorts;
     const allEgress =
-      external === undefined
-        ? egress
-        : Array.isArray(external)
-          ? outside(external)
-          : pulumi.output(external).apply(outside);
+      external === undefined || Array.isArray(external)
+        ? outside(external ?? [])
+        : pulumi.output(external).apply(outside);
 
     out.push({
       apiVersion: "networking.k8s.io/v1",
