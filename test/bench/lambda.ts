@@ -390,8 +390,9 @@ export async function benchExport(gw: Gateway): Promise<ExportResult> {
 
 /**
  * The same fixture under aws-lambda-rie on every runtime: Init Duration from its INIT REPORT (cold
- * starts in shuffled rounds, reported as the paired median as the harness's are), and the runtime's part of warm invocations from its RTDONE lines, with no
- * layer, with the layer and a healthy collector, and with the layer and a black-holed collector.
+ * starts in shuffled pairs, reported as the paired median, as the harness's are), and the runtime's
+ * part of warm invocations from its RTDONE lines, with no layer, with the layer and a healthy
+ * collector, and with the layer and a black-holed collector.
  */
 export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
   const colds = QUICK ? 3 : 40;
@@ -420,17 +421,17 @@ export async function benchRie(gw: Gateway): Promise<RieRuntimeResult[]> {
       const init = { none: [] as number[], firefly: [] as number[] };
       const modes = { none: "none", firefly: "redirect" } as const;
       for (let i = 0; i < colds; i++) {
-        const round: Partial<Record<keyof typeof modes, number>> = {};
+        const pair: Partial<Record<keyof typeof modes, number>> = {};
         for (const variant of shuffled(["none", "firefly"] as const)) {
           const fn = await start(runtime, modes[variant], collector);
           await fn.invoke(EVENT);
-          round[variant] = fn.initMs;
+          pair[variant] = fn.initMs;
           await fn.stop();
         }
         // Only whole rounds: a pair is what cancels the machine's drifting load.
-        if (round.none !== undefined && round.firefly !== undefined) {
-          init.none.push(round.none);
-          init.firefly.push(round.firefly);
+        if (pair.none !== undefined && pair.firefly !== undefined) {
+          init.none.push(pair.none);
+          init.firefly.push(pair.firefly);
         }
       }
       const warm = async (mode: "none" | "redirect", endpoint: string) => {
