@@ -5,7 +5,7 @@
 // Sockets and timers here are unreferenced: a referenced long poll would keep a callback-style
 // handler's event loop from emptying, and aws-lambda-ric 3.x posts such a response only then.
 // Named imports: a namespace import of a built-in makes the bundle copy every export of it at init.
-import { isIPv4, connect as tcpConnect } from "node:net";
+import { connect as tcpConnect } from "node:net";
 import { getSystemErrorName } from "node:util";
 
 const API = "/2020-01-01/extension";
@@ -136,7 +136,8 @@ const systemError = (what: string, status: number, address?: string) => {
  * runtime client talks to Lambda through a native addon. Undefined where the bindings are not usable.
  */
 export const libuvTransport: Transport = (host, port, events) => {
-  const uv = isIPv4(host) ? bindings() : null;
+  // Dotted quads only (Lambda's is 127.0.0.1): node:net's isIPv4 builds its large pattern on first use.
+  const uv = /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ? bindings() : null;
   if (!uv) return undefined;
   const handle = new uv.TCP(uv.SOCKET);
   let state: "connecting" | "open" | "closed" = "connecting";

@@ -208,6 +208,25 @@ for (const [name, transport] of [
   });
 }
 
+describe("layer extension client transport choice", () => {
+  it("an API address that is not a dotted IPv4 quad goes over node:net", async () => {
+    const events = { data: () => undefined, gone: () => undefined };
+    assert.equal(libuvTransport("localhost", 9001, events), undefined);
+    assert.equal(libuvTransport("::1", 9001, events), undefined);
+    // Then SHUTDOWN, which ends the extension's poll loop: no loop outlives its test.
+    const server = await apiServer((_req, res, n) => (n === 1 ? registered(res) : shutdown(res)));
+    try {
+      const port = server.api.split(":")[1];
+      const warnings: string[] = [];
+      const extension = await InternalExtension.register(`localhost:${port}`, (m) => warnings.push(m));
+      assert.ok(extension, warnings.join("\n"));
+      await server.seen(2);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("layer extension client on each Lambda runtime", function () {
   this.timeout(120_000);
   let server: ApiServer;
