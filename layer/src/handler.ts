@@ -10,9 +10,11 @@ export async function createHandler(env: NodeJS.ProcessEnv): Promise<(...args: a
   // tracing is set up synchronously by the call; the layer's registration as a Lambda extension (which
   // must be done before init ends) runs while the user's module loads, not before it.
   const ready = setupInstrumentation(env);
-  // One turn of the event loop sends the registration request before the user's module loads (a
-  // CommonJS load blocks the loop): Lambda answers while it loads, and init does not wait after it.
-  await new Promise((resolve) => setImmediate(resolve));
+  // The registration request goes out before the user's module loads (a CommonJS load blocks the
+  // loop), so Lambda answers while it loads and init does not wait after it. The connection completes
+  // in the loop's poll phase, and the check phase after this module's own (setImmediate) may come before
+  // one: two turns, so that a poll phase runs in between.
+  await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
   const user = await loadHandler(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.FIREFLY_HANDLER);
   const instrumentation = await ready;
   // Init ends once the user's module is loaded: that is the figure the cold invocation carries.
