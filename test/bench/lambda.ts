@@ -15,6 +15,12 @@ import { buildUpstreamLayer } from "./upstream/build.mjs";
 import { percentile, QUICK, round, type Summary, scrapeSum, summarize } from "./util";
 
 const TASK_ROOT = path.join(__dirname, "fixtures/fn");
+/**
+ * The runtime of the headline cold-start and warm figures, a pairing Lambda runs (Node 22 with
+ * aws-lambda-ric 3.x), not whatever Node runs the bench. Not nodejs24.x: under aws-lambda-ric 4 the
+ * rebuilt upstream layer wraps no handler and sends no span, so it would be compared doing nothing.
+ */
+const HEADLINE_RUNTIME = "nodejs22.x" as const;
 const HANDLER = "index.handler";
 
 /**
@@ -24,6 +30,8 @@ const HANDLER = "index.handler";
 export type Variant = "none" | "firefly" | "firefly-wrapper" | "firefly-inline" | "upstream";
 
 export interface ColdStartResult {
+  runtime: string;
+  ric: string;
   runs: number;
   /** Init Duration per variant, ms. */
   initMs: Record<Variant, Summary>;
@@ -57,6 +65,7 @@ export interface RuntimeColdStartResult {
 }
 
 export interface WarmResult {
+  runtime: string;
   invocations: number;
   /** Invocation duration (event handed to the runtime → response received), ms. */
   durationMs: Record<"none" | "firefly" | "upstream", Summary>;
@@ -137,6 +146,7 @@ function variantOptions(variant: Variant, gw: Gateway, upstreamDir: string) {
 async function start(variant: Variant, gw: Gateway, upstreamDir: string): Promise<LambdaFunction> {
   return startFunction({
     ...variantOptions(variant, gw, upstreamDir),
+    runtime: HEADLINE_RUNTIME,
     taskRoot: TASK_ROOT,
     handler: HANDLER,
     layerZip: LAYER_ZIP,
@@ -204,6 +214,8 @@ export async function benchColdStart(gw: Gateway, upstreamDir: string): Promise<
   const added = (v: Variant) => round(initMs[v].p50 - initMs.none.p50);
   const addedMin = (v: Variant) => round(initMs[v].min - initMs.none.min);
   return {
+    runtime: HEADLINE_RUNTIME,
+    ric: runtimeBinaries(HEADLINE_RUNTIME).ricVersion,
     runs,
     initMs,
     addedMedianMs: per(added),
@@ -281,6 +293,7 @@ export async function benchWarm(gw: Gateway, upstreamDir: string): Promise<WarmR
     }
   }
   return {
+    runtime: HEADLINE_RUNTIME,
     invocations,
     durationMs,
     addedP50Ms: round(durationMs.firefly.p50 - durationMs.none.p50, 3),

@@ -42,7 +42,7 @@ export function rows(r: BenchResults): Row[] {
     const c = l.coldStart;
     const i = c.initMs;
     out.push({
-      figure: `Init Duration, median / p90 / min (n=${c.runs}): no layer`,
+      figure: `Init Duration on ${c.runtime} (ric ${c.ric}), median / p90 / min (n=${c.runs}): no layer`,
       value: `${i.none.p50} / ${i.none.p90} / ${i.none.min} ms`,
       target: "",
       met: "—",
@@ -80,7 +80,7 @@ export function rows(r: BenchResults): Row[] {
     const w = l.warm;
     if (w)
       out.push({
-        figure: `Warm invocation p50 / p99 (n=${w.invocations}): no layer`,
+        figure: `Warm invocation on ${w.runtime} p50 / p99 (n=${w.invocations}): no layer`,
         value: `${w.durationMs.none.p50} / ${w.durationMs.none.p99} ms`,
         target: "",
         met: "—",
