@@ -18,7 +18,7 @@ const TASK_ROOT = path.join(__dirname, "fixtures/fn");
 /**
  * The runtime of the headline cold-start and warm figures, a pairing Lambda runs (Node 22 with
  * aws-lambda-ric 3.x), not whatever Node runs the bench. Not nodejs24.x: under aws-lambda-ric 4 the
- * rebuilt upstream layer wraps no handler and sends no span, so it would be compared doing nothing.
+ * rebuilt upstream layer's check invocation sends no span, so it would be compared doing nothing.
  */
 const HEADLINE_RUNTIME = "nodejs22.x" as const;
 const HANDLER = "index.handler";
