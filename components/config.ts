@@ -808,6 +808,60 @@ function ingestProblems(config: FireflyConfig): ConfigProblem[] {
   return problems;
 }
 
+/**
+ * Storage external as a component's args give it (ShippingPhase): the stack config's schema and rules
+ * for it, so a program gets the problems `pulumi up` with stack config gives. The auth values only
+ * count as given or not (they may be Outputs). Keys are `firefly:…`, for the caller to re-word (asArgsProblem).
+ */
+export function externalStorageProblems(args: {
+  readonly storage?: Storage;
+  readonly externalStorage?: unknown;
+  readonly externalMetricsAuth?: unknown;
+  readonly externalTracesAuth?: unknown;
+  readonly externalLogsAuth?: unknown;
+}): ConfigProblem[] {
+  const storage = args.storage ?? DEFAULT_STORAGE;
+  let externalStorage: FireflyConfig["externalStorage"];
+  if (args.externalStorage !== undefined) {
+    if (storage === Storage.External) {
+      const result = SETTINGS.externalStorage.schema.safeParse(args.externalStorage);
+      if (!result.success)
+        return result.error.issues.map((issue) =>
+          describeIssue("externalStorage", args.externalStorage, issue),
+        );
+      externalStorage = result.data;
+    } else externalStorage = {} as FireflyConfig["externalStorage"];
+  }
+  const given = (v: unknown) => (v === undefined ? undefined : "(given)");
+  return externalStorageChecks({
+    storage,
+    externalStorage,
+    externalMetricsAuth: given(args.externalMetricsAuth),
+    externalTracesAuth: given(args.externalTracesAuth),
+    externalLogsAuth: given(args.externalLogsAuth),
+  } as FireflyConfig);
+}
+
+/**
+ * A problem worded for a component's args instead of stack config: `args.x` for `firefly:x` in its key
+ * and message, and each `pulumi config set` / `rm` of its fix as the arg to set or remove.
+ */
+export function asArgsProblem(p: ConfigProblem): ConfigProblem {
+  const key = p.key.replace(/^firefly:/, "args.");
+  const fix = p.fix
+    .replace(
+      /pulumi config set (?:--path )?(?:--secret )?'?firefly:([^' ]+)'? ('(?:[^']|'\\'')*'|\S+)/g,
+      (_, setting: string, value: string) =>
+        `set args.${setting} to ${value.replace(/^'|'$/g, "").replace(/'\\''/g, "'")}`,
+    )
+    .replace(
+      /pulumi config rm (?:--path )?'?firefly:([^' ]+)'?/g,
+      (_, setting: string) => `remove args.${setting}`,
+    )
+    .replace(/\s{2}\((or: )?/g, (_, or?: string) => (or ? " (or " : " ("));
+  return { ...p, key, message: p.message.replace(/\bfirefly:(?=\w)/g, "args."), fix };
+}
+
 /** storage external: its stores named, and no credential in clear text. */
 function externalStorageChecks(config: FireflyConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];

@@ -3,13 +3,7 @@
 // the collector's public endpoints. Each phase is also usable alone; this only wires them together.
 
 import * as pulumi from "@pulumi/pulumi";
-import {
-  ConfigError,
-  type ConfigProblem,
-  type InstrumentationMode,
-  SETTINGS,
-  validateConfig,
-} from "./config";
+import { asArgsProblem, ConfigError, type InstrumentationMode, SETTINGS, validateConfig } from "./config";
 import { EmitPhase, refuseFunctionsFromOtherLanguages } from "./emit";
 import { hostProfile, settingsFor } from "./hosts/profiles";
 import { type Alerts, PresentationPhase, type Smtp } from "./presentation";
@@ -124,15 +118,6 @@ export function validateFireflyArgs(args: FireflyArgs): void {
     if (!(err instanceof ConfigError)) throw err;
     throw new ConfigError(err.problems.map(asArgsProblem));
   }
-}
-
-function asArgsProblem(p: ConfigProblem): ConfigProblem {
-  const key = p.key.replace(/^firefly:/, "args.");
-  const set = p.fix.match(
-    /pulumi config set (?:--path )?(?:--secret )?'?firefly:([^' ]+)'? (.+?)(?:\s{2}\(|;|$)/,
-  );
-  const fix = set ? `set args.${set[1]} to ${set[2].replace(/^'|'$/g, "")}` : `remove ${key}`;
-  return { ...p, key, fix };
 }
 
 export class Firefly extends pulumi.ComponentResource {

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
+import { asArgsProblem, externalStorageProblems } from "./config";
 import {
   COLLECTOR_PEER_TLS,
   COLLECTOR_PEERS_SERVICE,
@@ -138,56 +139,11 @@ export function validateShippingArgs(args: ShippingPhaseArgs): string[] {
   if (k?.replicas !== undefined && k.autoscale !== undefined) {
     problems.push("kubernetes.replicas: give either replicas (a fixed count) or autoscale, not both");
   }
-  const external = args.externalStorage;
-  if (args.storage === Storage.External && !external) {
-    problems.push(
-      "externalStorage: required with storage external (metricsWriteUrl, metricsQueryUrl, tracesEndpoint, tracesQueryUrl, logsEndpoint, logsQueryUrl)",
-    );
-  }
-  if (args.storage !== Storage.External && external) {
-    problems.push(
-      `externalStorage: only used with storage external, but storage is ${args.storage ?? "promscale"}`,
-    );
-  }
-  if (external) {
-    // The layer ships console output as logs on every stack, so the log store is never optional.
-    for (const key of [
-      "metricsWriteUrl",
-      "metricsQueryUrl",
-      "tracesQueryUrl",
-      "logsEndpoint",
-      "logsQueryUrl",
-    ] as const) {
-      if (external[key] === undefined) {
-        problems.push(`externalStorage.${key}: required with storage external`);
-      } else if (!/^https?:\/\/[^/\s]+(\/\S*)?$/.test(external[key])) {
-        problems.push(`externalStorage.${key}: "${external[key]}" is not an http(s) URL`);
-      }
-    }
-    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(external.tracesEndpoint ?? "")) {
-      problems.push(
-        `externalStorage.tracesEndpoint: "${external.tracesEndpoint}" must be host:port (OTLP/gRPC)`,
-      );
-    }
-    for (const [field, secret] of [
-      ["metricsWriteUrl", "externalMetricsAuth"],
-      ["logsEndpoint", "externalLogsAuth"],
-    ] as const) {
-      if (args[secret] !== undefined && !external[field]?.startsWith("https://"))
-        problems.push(
-          `externalStorage.${field}: must be https:// when ${secret} is set (no credential in clear text)`,
-        );
-    }
-    if (/\/v1\/logs\/?$/.test(external.logsEndpoint ?? "")) {
-      problems.push(
-        `externalStorage.logsEndpoint: "${external.logsEndpoint}" must be the OTLP base URL; /v1/logs is appended (drop it)`,
-      );
-    }
-    if (args.externalTracesAuth !== undefined && external.tracesInsecure) {
-      problems.push(
-        "externalStorage.tracesInsecure: cannot be true when externalTracesAuth is set (no credential in clear text)",
-      );
-    }
+  // Storage external through the stack config's own schema and rules (the stores named, no credential
+  // in clear text), worded for args.
+  for (const problem of externalStorageProblems(args).map(asArgsProblem)) {
+    const value = problem.value === undefined ? "" : ` = ${problem.value}`;
+    problems.push(`${problem.key.replace(/^args\./, "")}${value}: ${problem.message} (fix: ${problem.fix})`);
   }
   const host = args.host ?? Host.Docker;
   for (const { host: other, settingsKey } of hostProfiles()) {

@@ -45,7 +45,10 @@ describe("Firefly component args", () => {
         assert.equal(err.problems.length, 1);
         assert.equal(err.problems[0].key, "args.docker.publicUrl");
         assert.match(err.problems[0].message, /private address/);
-        assert.equal(err.problems[0].fix, "set args.privateEndpoint to true");
+        assert.equal(
+          err.problems[0].fix,
+          "set args.privateEndpoint to true (every instrumented function runs in a VPC that routes there), or set args.docker.publicUrl to https://ingest.example.com (an HTTPS tunnel or reverse proxy on 443 in front of the collector, see docs/hosts.md), or set args.host to ec2",
+        );
         return true;
       },
     );

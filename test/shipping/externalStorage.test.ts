@@ -145,18 +145,22 @@ describe("ShippingPhase with storage external (Pulumi mocks)", () => {
     assert.deepEqual(workloads, ["collector"]);
   });
 
-  it("refuses a missing store, a credential over plain HTTP, and external settings for another store", async () => {
+  it("refuses what stack config refuses for storage external, worded for args", async () => {
     installMocks();
     const refuse = (args: shippingModule.ShippingPhaseArgs, pattern: RegExp) =>
       assert.throws(() => new shipping.ShippingPhase("bad", args), pattern);
-    refuse({ storage: Storage.External }, /externalStorage: required with storage external/);
+    // The stack config's schema and rules, worded for args (fix included).
+    refuse(
+      { storage: Storage.External },
+      /externalStorage: is required with storage external: name the stores .*\(fix: set args\.externalStorage\.metricsWriteUrl to https:/,
+    );
     refuse(
       {
         storage: Storage.External,
         externalStorage: { ...external, metricsWriteUrl: "http://vminsert:8480/api/v1/write" },
         externalMetricsAuth: METRICS_AUTH,
       },
-      /metricsWriteUrl: must be https:\/\/ when externalMetricsAuth is set/,
+      /externalStorage\.metricsWriteUrl = "http:\/\/vminsert:8480\/api\/v1\/write": must be https:\/\/ when args\.externalMetricsAuth is set.*\(fix: set args\.externalStorage\.metricsWriteUrl to https:\/\/vminsert:8480\/api\/v1\/write\)/,
     );
     refuse(
       {
@@ -164,7 +168,7 @@ describe("ShippingPhase with storage external (Pulumi mocks)", () => {
         externalStorage: { ...external, tracesInsecure: true },
         externalTracesAuth: "x",
       },
-      /tracesInsecure: cannot be true when externalTracesAuth is set/,
+      /tracesInsecure = true: cannot be true when args\.externalTracesAuth is set.*\(fix: remove args\.externalStorage\.tracesInsecure\)/,
     );
     refuse(
       {
@@ -172,24 +176,51 @@ describe("ShippingPhase with storage external (Pulumi mocks)", () => {
         externalStorage: { ...external, logsEndpoint: "http://vlinsert:9481/insert/opentelemetry" },
         externalLogsAuth: LOGS_AUTH,
       },
-      /logsEndpoint: must be https:\/\/ when externalLogsAuth is set/,
+      /logsEndpoint = ".*": must be https:\/\/ when args\.externalLogsAuth is set/,
     );
     refuse(
       {
         storage: Storage.External,
         externalStorage: { ...external, logsEndpoint: `${external.logsEndpoint}/v1/logs` },
       },
-      /logsEndpoint: ".*\/v1\/logs" must be the OTLP base URL/,
+      /logsEndpoint = ".*\/v1\/logs": must be the OTLP base URL/,
     );
     const { logsEndpoint: _, ...withoutLogs } = external;
     refuse(
       { storage: Storage.External, externalStorage: withoutLogs as typeof external },
-      /externalStorage.logsEndpoint: required with storage external/,
+      /externalStorage\.logsEndpoint: is required with storage external: the OTLP\/HTTP base URL logs go to/,
     );
-    refuse({ storage: Storage.Prometheus, externalStorage: external }, /only used with storage external/);
+    // Storage left to its default (prometheus), which the message names.
+    refuse(
+      { externalStorage: external },
+      /externalStorage: is only used with storage external, but args\.storage is prometheus \(fix: remove args\.externalStorage \(or set args\.storage to external\)\)/,
+    );
+    refuse(
+      { storage: Storage.Prometheus, externalLogsAuth: LOGS_AUTH },
+      /externalLogsAuth: is only used with storage external/,
+    );
     refuse(
       { storage: Storage.External, externalStorage: { ...external, tracesEndpoint: "https://j:4317" } },
-      /tracesEndpoint: "https:\/\/j:4317" must be host:port/,
+      /tracesEndpoint = "https:\/\/j:4317": must be host:port/,
+    );
+    // Checked by the stack config's schema only, before: header names, queries, misspelt fields.
+    refuse(
+      { storage: Storage.External, externalStorage: { ...external, logsAuthHeader: "X Auth" } },
+      /logsAuthHeader = "X Auth": must be an HTTP header name like Authorization/,
+    );
+    refuse(
+      {
+        storage: Storage.External,
+        externalStorage: { ...external, logsEndpoint: "https://vlinsert.example.com/insert?tenant=1" },
+      },
+      /logsEndpoint = ".*": must be an http\(s\) URL without query or fragment/,
+    );
+    refuse(
+      {
+        storage: Storage.External,
+        externalStorage: { ...external, tracesQueryURL: "https://j" } as typeof external,
+      },
+      /externalStorage\.tracesQueryURL: unknown setting\..* Did you mean tracesQueryUrl\?/,
     );
     await settle(50);
     assert.deepEqual(
