@@ -25,7 +25,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { type LambdaRuntime, type LayerMode, runtimeBinaries, unpackLayer } from "./runtime";
+import { LAMBDA_SH, type LambdaRuntime, type LayerMode, runtimeBinaries, unpackLayer } from "./runtime";
 
 export const RIE_COMMIT = "bef5c4ba774d";
 export const RIE_BIN = path.resolve(__dirname, `../../.firefly/tools/aws-lambda-rie-${RIE_COMMIT}`);
@@ -101,7 +101,7 @@ export async function startRie(options: RieOptions): Promise<RieFunction> {
   };
   // Lambda's bootstrap execs the wrapper in front of node when AWS_LAMBDA_EXEC_WRAPPER is set.
   const bootstrap = [node, ric, handler];
-  if (options.mode === "wrapper") bootstrap.unshift(`${opt}/firefly-wrapper`);
+  if (options.mode === "wrapper") bootstrap.unshift(LAMBDA_SH, `${opt}/firefly-wrapper`);
   let log = "";
   const child: ChildProcess = spawn(
     RIE_BIN,
