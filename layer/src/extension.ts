@@ -32,8 +32,8 @@ export interface WireEvents {
   gone(error?: Error): void;
 }
 
-/** Opens a wire to host:port; undefined when it cannot be used here (the caller then uses another). */
-export type Transport = (host: string, port: number, events: WireEvents) => Wire | undefined;
+/** Opens a wire to host:port. */
+export type Transport = (host: string, port: number, events: WireEvents) => Wire;
 
 /** node:net's socket: works everywhere Node does. */
 export const netTransport: Transport = (host, port, events) => {
@@ -135,7 +135,7 @@ const systemError = (what: string, status: number, address?: string) => {
  * (measured on Node 20, 22 and 24), and registration is the first use in the runtime's process: the
  * runtime client talks to Lambda through a native addon. Undefined where the bindings are not usable.
  */
-export const libuvTransport: Transport = (host, port, events) => {
+export const libuvTransport = (host: string, port: number, events: WireEvents): Wire | undefined => {
   // Dotted quads only (Lambda's is 127.0.0.1): node:net's isIPv4 builds its large pattern on first use.
   const uv = /^\d{1,3}(\.\d{1,3}){3}$/.test(host) ? bindings() : null;
   if (!uv) return undefined;
@@ -260,7 +260,7 @@ class LambdaApi {
         this.fail(error ?? new Error("the Lambda API closed the connection"));
       },
     };
-    const wire = this.transport(host, port, events) ?? netTransport(host, port, events)!;
+    const wire = this.transport(host, port, events);
     return wire;
   }
 
