@@ -830,7 +830,10 @@ export function externalStorageProblems(args: {
           describeIssue("externalStorage", args.externalStorage, issue),
         );
       externalStorage = result.data;
-    } else externalStorage = {} as FireflyConfig["externalStorage"];
+    } else {
+      // Not parsed: with another storage only its presence matters ("is only used with storage external").
+      externalStorage = {} as FireflyConfig["externalStorage"];
+    }
   }
   const given = (v: unknown) => (v === undefined ? undefined : "(given)");
   return externalStorageChecks({
